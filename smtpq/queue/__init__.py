@@ -1,0 +1,1 @@
+"""The persistent queue: store, enqueue and the flush worker."""

@@ -1,0 +1,1 @@
+"""SMTP AUTH (RFC 4954): method choice as msmtp, SASL mechanisms, password sources."""

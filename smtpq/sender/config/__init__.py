@@ -1,0 +1,1 @@
+"""msmtp's configuration language: files, accounts, inheritance and account choice."""
