@@ -1,0 +1,1 @@
+"""msmtp's modes of operation: pretend, version, help, server information, ETRN, direct send."""

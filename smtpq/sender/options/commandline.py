@@ -1,0 +1,100 @@
+"""``CommandLine``: what an msmtp/sendmail command line asks for, fully checked.
+
+Produced by ``smtpq.sender.options.parser.parse_args``.  Everything a mode
+needs from argv is here; nothing here has touched a configuration file or the
+mail yet (account choice, ``-t`` and ``--read-envelope-from`` come later).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import enum
+
+from smtpq.sender.config.settings import Account
+from smtpq.sender.errors import UsageError
+
+
+class Mode(enum.Enum):
+    """What the program does, after msmtp's precedence (see ``CommandLine.mode``)."""
+
+    SENDMAIL = "sendmail"  # smtpq default: read the mail and enqueue it
+    SEND_NOW = "send-now"  # --send-now: deliver synchronously like msmtp
+    PRETEND = "pretend"  # -P: print the configuration, exit 0
+    SERVERINFO = "serverinfo"  # -S
+    RMQS = "rmqs"  # --rmqs=ARG
+    CONFIGURE = "configure"  # --configure=ADDR (after --version/--help output)
+    VERSION = "version"  # --version, -d0.1
+    HELP = "help"  # --help (after --version output if both)
+    QUEUE_FLUSH = "queue-flush"  # smtpq: -q[ARG]
+    QUEUE_LIST = "queue-list"  # smtpq: -bp
+
+
+#: Modes that msmtp does not have: they are usage errors there.
+SMTPQ_MODES = frozenset({Mode.SEND_NOW, Mode.QUEUE_FLUSH, Mode.QUEUE_LIST})
+
+
+@dataclasses.dataclass
+class CommandLine:
+    """The parsed command line.
+
+    ``overrides`` is msmtp's command-line account: only the fields named in
+    ``overrides.explicit`` were set and must override the chosen account.
+    With ``host`` set msmtp reads no configuration file at all and
+    ``overrides`` *is* the account (``-f`` then chooses nothing).
+    """
+
+    mode: Mode = Mode.SENDMAIL
+    # Output msmtp produces before (or instead of) the mode's own work.
+    print_version: bool = False  # --version, -d0.1, --debug=0.1
+    print_help: bool = False
+    # msmtp's flags, kept because modes combine: -S -P prints the configuration
+    # without the sendmail section, -P --rmqs=X prints "RMQS argument = X".
+    sendmail: bool = True  # msmtp's conf.sendmail
+    pretend: bool = False
+    debug: bool = False  # -d, -v, --debug: configuration + SMTP transcript
+    serverinfo: bool = False
+    rmqs: str | None = None  # --rmqs argument
+    configure: str | None = None  # --configure address
+    # Configuration and account choice
+    config_file: str | None = None  # -C / --file, verbatim
+    account_name: str | None = None  # -a / --account
+    overrides: Account = dataclasses.field(default_factory=Account)
+    # Sendmail mode
+    envelope_from: str | None = None  # -f; "<>" already turned into ""
+    read_envelope_from: bool = False
+    read_recipients: bool = False  # -t
+    full_name: str | None = None  # -F
+    recipients: list[str] = dataclasses.field(default_factory=list)  # raw operands
+    # smtpq additions
+    send_now: bool = False
+    queue_argument: str | None = None  # the ARG of -qARG ("" for a bare -q)
+    smtpq_extensions: tuple[str, ...] = ()  # "--send-now", "-q", "-bp" as used
+
+    @property
+    def host(self) -> str | None:
+        """``--host``: the server, and "use only command-line settings"."""
+        return self.overrides.host if "host" in self.overrides.explicit else None
+
+    @property
+    def msmtp_compatible(self) -> bool:
+        """False when smtpq-only options were used (msmtp would reject this argv)."""
+        return not self.smtpq_extensions
+
+    def set_envelope_from(self, address: str) -> None:
+        """Record the address ``--read-envelope-from`` found in the mail.
+
+        msmtp stores it as the command-line ``from`` before choosing the
+        account, so it both chooses the account and overrides its ``from``.
+        """
+        self.envelope_from = address
+        self.overrides.from_ = address
+        self.overrides.explicit.add("from_")
+
+    def check_no_operands(self, parsed_recipients: list[str]) -> None:
+        """msmtp's ``too many arguments`` for ``-S``/``--rmqs`` with recipients.
+
+        msmtp checks the recipients *after* its address parser ran over the
+        operands (``msmtp -S ''`` is fine), so the caller passes that result.
+        """
+        if parsed_recipients and self.mode in (Mode.SERVERINFO, Mode.RMQS):
+            raise UsageError("too many arguments")
