@@ -1,0 +1,132 @@
+"""A connected byte stream with buffered reads, batched writes and msmtp's I/O errors.
+
+Reads come from a 64 KiB receive buffer; writes collect in a buffer that is
+sent when it grows past 64 KiB, when a reply is about to be read, or on
+``flush()`` — so a pipelined batch (RFC 2920) leaves in one ``send``.  The
+account's ``timeout`` (set on the socket by :mod:`.dial`) bounds every read
+and write.  Failures become :class:`~.failures.NetworkError` with msmtp's texts:
+``network read error: …``/``network write error: …`` in plain text,
+``cannot read from TLS connection: …``/``cannot write to TLS connection: …``
+under TLS, all EX_IOERR.
+"""
+
+from __future__ import annotations
+
+import socket
+import ssl
+
+from smtpq.sender.protocol.dial import Endpoint
+from smtpq.sender.protocol.failures import NetworkError
+from smtpq.sender.sysexits import ExitCode
+
+RECV_SIZE = 64 * 1024
+WRITE_BUFFER = 64 * 1024
+TIMED_OUT = "the operation timed out"
+#: GnuTLS's wording for a TLS stream cut without close_notify.
+TLS_CUT = "The TLS connection was non-properly terminated."
+PULL_ERROR = "Error in the pull function."
+PUSH_ERROR = "Error in the push function."
+
+
+def _io_error(message: str) -> NetworkError:
+    return NetworkError(message, exit_code=ExitCode.EX_IOERR)
+
+
+class Connection:
+    """One transport to the server; ``sock`` becomes an ``SSLSocket`` after TLS starts."""
+
+    def __init__(self, sock: socket.socket, endpoint: Endpoint) -> None:
+        self.sock: socket.socket = sock
+        self.endpoint = endpoint
+        self._rbuf = bytearray()
+        self._wbuf = bytearray()
+        self.closed = False
+
+    @property
+    def tls_active(self) -> bool:
+        return isinstance(self.sock, ssl.SSLSocket)
+
+    # -- reading -----------------------------------------------------------
+    def readline(self, limit: int) -> bytes:
+        """One line with its LF; at most *limit* bytes; shorter (maybe b"") at EOF."""
+        self.flush()
+        while True:
+            end = self._rbuf.find(b"\n", 0, limit)
+            if end >= 0 or len(self._rbuf) >= limit:
+                size = end + 1 if end >= 0 else limit
+                line = bytes(self._rbuf[:size])
+                del self._rbuf[:size]
+                return line
+            chunk = self._recv()
+            if not chunk:
+                line = bytes(self._rbuf)
+                self._rbuf.clear()
+                return line
+            self._rbuf += chunk
+
+    def has_buffered_input(self) -> bool:
+        """True if the server sent bytes we have not consumed (STARTTLS injection check)."""
+        return bool(self._rbuf)
+
+    def _recv(self) -> bytes:
+        try:
+            return self.sock.recv(RECV_SIZE)
+        except TimeoutError as exc:
+            raise _io_error(f"network read error: {TIMED_OUT}") from exc
+        except ssl.SSLEOFError as exc:
+            raise _io_error(f"cannot read from TLS connection: {TLS_CUT}") from exc
+        except ssl.SSLError as exc:
+            reason = exc.reason or exc.strerror or str(exc)
+            raise _io_error(f"cannot read from TLS connection: {reason}") from exc
+        except OSError as exc:
+            if self.tls_active:
+                raise _io_error(f"cannot read from TLS connection: {PULL_ERROR}") from exc
+            raise _io_error(f"network read error: {exc.strerror or exc}") from exc
+
+    # -- writing -----------------------------------------------------------
+    def write(self, data: bytes) -> None:
+        """Queue *data*; large pieces go out at once without another copy."""
+        if len(data) >= WRITE_BUFFER:
+            self.flush()
+            self._send(data)
+            return
+        self._wbuf += data
+        if len(self._wbuf) >= WRITE_BUFFER:
+            self.flush()
+
+    def flush(self) -> None:
+        if self._wbuf:
+            data = bytes(self._wbuf)
+            self._wbuf.clear()
+            self._send(data)
+
+    def _send(self, data: bytes) -> None:
+        try:
+            self.sock.sendall(data)
+        except TimeoutError as exc:
+            raise _io_error(f"network write error: {TIMED_OUT}") from exc
+        except ssl.SSLError as exc:
+            reason = exc.reason or exc.strerror or str(exc)
+            raise _io_error(f"cannot write to TLS connection: {reason}") from exc
+        except OSError as exc:
+            if self.tls_active:
+                raise _io_error(f"cannot write to TLS connection: {PUSH_ERROR}") from exc
+            raise _io_error(f"network write error: {exc.strerror or exc}") from exc
+
+    # -- TLS and teardown ------------------------------------------------------
+    def replace_socket(self, sock: socket.socket) -> None:
+        """Swap in the TLS socket after a handshake (RFC 3207 §4.2: buffers are empty)."""
+        self._rbuf.clear()
+        self._wbuf.clear()
+        self.sock = sock
+
+    def close(self) -> None:
+        if self.closed:
+            return
+        self.closed = True
+        # No TLS close_notify exchange: Python's unwrap() would wait for the
+        # server's answer; after QUIT the server closes anyway.
+        try:
+            self.sock.close()
+        except OSError:
+            pass

@@ -1,0 +1,236 @@
+"""An SMTP/LMTP client session: greeting, EHLO/HELO/LHLO, STARTTLS, commands, RSET, QUIT.
+
+The order is msmtp's: connect, TLS at once for ``tls_starttls off`` (RFC 8314
+§3.3), the greeting (anything but 220 is ``cannot get initial OK message from
+server``), EHLO with a HELO fallback (LHLO for LMTP, RFC 2033 §4.1), then for
+``tls on`` STARTTLS (RFC 3207) followed by a new EHLO with all earlier
+knowledge discarded.  There is never a plain-text continuation when TLS was
+asked for.  A :class:`Session` satisfies ``smtpq.sender.auth.channel.AuthChannel``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from smtpq.sender.config.settings import Account, Protocol
+from smtpq.sender.errors import DeliveryError
+from smtpq.sender.protocol.capabilities import Capabilities
+from smtpq.sender.protocol.connection import Connection
+from smtpq.sender.protocol.dial import dial
+from smtpq.sender.protocol.failures import (
+    CapabilityMissing,
+    ProtocolError,
+    ServerRejection,
+    with_reply,
+)
+from smtpq.sender.protocol.reply import Reply, ReplyFormatError, read_reply
+from smtpq.sender.protocol.transaction import Policy, TransactionResult, run_transaction
+from smtpq.sender.protocol.transcript import Tracer, Transcript
+from smtpq.sender.sysexits import ExitCode
+from smtpq.sender.tls import TlsPolicy, TlsSessionInfo, build_policy, start_tls
+
+
+class Session:
+    """A connected, greeted session on one :class:`Connection`."""
+
+    def __init__(self, connection: Connection, account: Account, *,
+                 transcript: Transcript | None = None, tls_policy: TlsPolicy | None = None) -> None:
+        self.connection = connection
+        self.account = account
+        self.tracer = Tracer(transcript)
+        self.tls_policy = tls_policy
+        self.greeting: Reply | None = None
+        self.capabilities = Capabilities()
+        #: The EHLO knowledge from before STARTTLS (for ``--serverinfo``), else None.
+        self.capabilities_before_tls: Capabilities | None = None
+        self.tls_info: TlsSessionInfo | None = None
+        self.broken = False  # the connection is in an unknown state: close it
+        self.transaction_open = False
+        self._in_auth = False
+        # AuthChannel attributes (plain attributes, as the protocol declares them)
+        self.auth_methods: frozenset[str] = frozenset()
+        self.tls_active = connection.tls_active
+        self.server_host = account.host or account.socket or ""
+
+    # -- opening ---------------------------------------------------------------
+    @classmethod
+    def open(cls, account: Account, *, transcript: Transcript | None = None,
+             tls_policy: TlsPolicy | None = None) -> Session:
+        """Connect and greet as msmtp does; on failure nothing stays open."""
+        if account.tls and tls_policy is None:
+            tls_policy = build_policy(account)  # file errors before connecting, as msmtp
+        sock, endpoint = dial(account)
+        session = cls(Connection(sock, endpoint), account, transcript=transcript,
+                      tls_policy=tls_policy)
+        try:
+            if account.tls and not account.tls_starttls:
+                session._handshake()
+            session.read_greeting()
+            session.hello()
+            if account.tls and account.tls_starttls:
+                session.starttls()
+        except BaseException:
+            session.close()
+            raise
+        return session
+
+    def __enter__(self) -> Session:
+        return self
+
+    def __exit__(self, exc_type: object, *_: object) -> None:
+        if exc_type is None:
+            self.quit()
+        else:
+            self.close()
+
+    # -- AuthChannel ---------------------------------------------------------
+    @property
+    def lmtp(self) -> bool:
+        return self.account.protocol is Protocol.LMTP
+
+    def command(self, line: str, *, secret: bool = False) -> Reply:
+        """Send one command line and read its reply (RFC 4954 §4 lines are redacted)."""
+        starts_auth = line[:5].upper() == "AUTH "
+        self.send_line(line, secret=secret or starts_auth or self._in_auth)
+        reply = self.read_reply()
+        self._in_auth = (starts_auth or self._in_auth) and reply.code == 334
+        return reply
+
+    # -- raw lines -------------------------------------------------------------
+    def send_line(self, line: str, *, secret: bool = False) -> None:
+        """Queue one command line; it leaves with the next read or flush."""
+        self.connection.write(line.encode("utf-8") + b"\r\n")
+        self.tracer.sent(line, secret=secret)
+
+    def read_reply(self) -> Reply:
+        try:
+            return read_reply(self.connection.readline,
+                              self.tracer.received if self.tracer else None)
+        except ReplyFormatError as exc:
+            self.broken = True
+            raise ProtocolError(exc.message) from exc
+        except DeliveryError:
+            self.broken = True
+            raise
+
+    def stream_data(self, chunks: Iterable[bytes]) -> int:
+        """Write the mail after a 354, then ``.`` (RFC 5321 §4.1.1.4); return bytes sent."""
+        size, tail = 0, b"\r\n"
+        for chunk in chunks:
+            if not chunk:
+                continue
+            self.connection.write(chunk)
+            self.tracer.data(chunk)
+            size += len(chunk)
+            tail = bytes(chunk[-2:]) if len(chunk) >= 2 else tail[-1:] + bytes(chunk)
+        if tail != b"\r\n":  # the message layer should not leave this to us
+            self.connection.write(b"\r\n")
+            self.tracer.data(b"\r\n")
+        self.tracer.data_end()
+        self.send_line(".")
+        self.connection.flush()
+        return size
+
+    # -- session steps -------------------------------------------------------
+    def read_greeting(self) -> Reply:
+        reply = self.read_reply()
+        self.greeting = reply
+        if reply.code != 220:
+            raise with_reply(ProtocolError, "cannot get initial OK message from server", reply)
+        return reply
+
+    def hello(self) -> Capabilities:
+        """EHLO (HELO if refused) or LHLO with ``domain``; sets ``capabilities``."""
+        domain = self.account.domain
+        if self.lmtp:
+            reply = self.command(f"LHLO {domain}")
+            if reply.code != 250:
+                raise with_reply(ProtocolError, "command LHLO failed", reply)
+        else:
+            reply = self.command(f"EHLO {domain}")
+            if reply.code != 250:  # RFC 5321 §3.2: fall back to HELO
+                reply = self.command(f"HELO {domain}")
+                if reply.code != 250:
+                    raise with_reply(ProtocolError,
+                                     "SMTP server does not accept EHLO or HELO commands", reply)
+                self._learn(Capabilities())
+                return self.capabilities
+        self._learn(Capabilities.from_reply(reply))
+        return self.capabilities
+
+    def _learn(self, capabilities: Capabilities) -> None:
+        self.capabilities = capabilities
+        self.auth_methods = capabilities.auth_methods
+
+    def starttls(self) -> None:
+        """RFC 3207: STARTTLS, handshake, and EHLO again; never continue in plain text."""
+        if not self.capabilities.starttls:
+            raise CapabilityMissing("the server does not support TLS via the STARTTLS command")
+        reply = self.command("STARTTLS")
+        if reply.code != 220:
+            raise with_reply(ProtocolError, "command STARTTLS failed", reply)
+        if self.connection.has_buffered_input():  # RFC 3207 §6 / CVE-2011-0411 injection
+            raise ProtocolError("command STARTTLS failed")
+        self._handshake()
+        self.capabilities_before_tls = self.capabilities
+        self._learn(Capabilities())  # RFC 3207 §4.2: discard what we knew
+        self.hello()
+
+    def _handshake(self) -> None:
+        policy = self.tls_policy or build_policy(self.account)
+        self.connection.flush()
+        tls = start_tls(self.connection.sock, policy)
+        self.connection.replace_socket(tls)
+        self.tls_active = True
+        self.tls_info = TlsSessionInfo.from_socket(tls)
+
+    def send_mail(self, sender: str, recipients: Iterable[str], chunks: Iterable[bytes], *,
+                  policy: Policy = Policy.ALL_OR_NOTHING, dsn_notify: str | None = None,
+                  dsn_return: str | None = None, size: int | None = None) -> TransactionResult:
+        """One transaction; see :func:`.transaction.run_transaction`."""
+        return run_transaction(self, sender, recipients, chunks, policy=policy,
+                               dsn_notify=dsn_notify, dsn_return=dsn_return, size=size)
+
+    def rset(self) -> Reply:
+        """RFC 5321 §4.1.1.5: abort the open transaction (before reusing the session)."""
+        reply = self.command("RSET")
+        if reply.code != 250:
+            self.broken = True
+            raise with_reply(ProtocolError, "command RSET failed", reply)
+        self.transaction_open = False
+        return reply
+
+    def ready_for_next(self) -> bool:
+        """Make the session usable for another mail; False if it must be closed."""
+        if self.broken or self.connection.closed:
+            return False
+        if self.transaction_open:
+            self.rset()
+        return True
+
+    def etrn(self, argument: str) -> Reply:
+        """RFC 1985 ETRN (``--rmqs``) with msmtp's verdicts on the reply."""
+        if not self.capabilities.etrn:
+            raise CapabilityMissing("the server does not support Remote Message Queue Starting")
+        reply = self.command(f"ETRN {argument}")
+        if reply.code in (250, 251, 252, 253):
+            return reply
+        if reply.code in (458, 459):
+            raise with_reply(ServerRejection, "the server is unable to fulfill the request", reply)
+        if reply.code in (500, 501):
+            raise with_reply(ServerRejection, "invalid argument for Remote Message Queue Starting",
+                             reply, ExitCode.EX_DATAERR)
+        raise with_reply(ProtocolError, "command ETRN failed", reply)
+
+    def quit(self) -> None:
+        """QUIT politely (errors ignored, as msmtp) and close."""
+        try:
+            if not self.broken and not self.connection.closed:
+                self.command("QUIT")
+        except DeliveryError:
+            pass
+        finally:
+            self.close()
+
+    def close(self) -> None:
+        self.connection.close()

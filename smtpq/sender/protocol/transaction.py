@@ -1,0 +1,227 @@
+"""One mail transaction: MAIL, RCPT…, DATA (RFC 5321 §3.3), pipelined (RFC 2920).
+
+With PIPELINING, MAIL, the RCPTs and DATA leave in batches of at most 100
+commands (msmtp's SMTP_PIPELINE_LIMIT) in one write each; without it they go
+one at a time.  The mail is streamed from an iterator of byte chunks that the
+message layer has already CRLF-normalised and dot-stuffed (RFC 5321 §4.5.2);
+this module only adds the final ``.``.  LMTP gets one end-of-data reply per
+accepted recipient (RFC 2033 §4.2).
+
+Two policies:
+
+* ``ALL_OR_NOTHING`` (msmtp): stop at the first refused command; DATA content
+  is sent only if every recipient was accepted.
+* ``PER_RECIPIENT`` (the queue): ask for every recipient; send the mail if at
+  least one was accepted; report each recipient's outcome.
+
+:class:`TransactionResult` keeps every reply, and ``error()`` reproduces
+msmtp's whole-mail verdict with its exact texts and exit codes.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import enum
+from collections.abc import Iterable
+from typing import TYPE_CHECKING
+
+from smtpq.sender.errors import DeliveryError
+from smtpq.sender.protocol.failures import (
+    CapabilityMissing,
+    MessageTooLarge,
+    ServerRejection,
+    rejection,
+    with_reply,
+)
+from smtpq.sender.protocol.reply import Reply
+
+if TYPE_CHECKING:
+    from smtpq.sender.protocol.session import Session
+
+PIPELINE_LIMIT = 100
+_ACCEPTED_RCPT = (250, 251)
+
+
+class Policy(enum.Enum):
+    ALL_OR_NOTHING = "all-or-nothing"
+    PER_RECIPIENT = "per-recipient"
+
+
+@dataclasses.dataclass
+class RecipientResult:
+    """What the server said about one recipient."""
+
+    address: str
+    rcpt_reply: Reply | None = None  # None: RCPT not sent or not answered
+    data_reply: Reply | None = None  # end-of-data reply that applies to this recipient
+
+    @property
+    def accepted(self) -> bool:
+        return self.rcpt_reply is not None and self.rcpt_reply.code in _ACCEPTED_RCPT
+
+    @property
+    def delivered(self) -> bool:
+        return self.accepted and self.data_reply is not None and self.data_reply.code == 250
+
+    @property
+    def reply(self) -> Reply | None:
+        """The reply that decides this recipient's fate (end-of-data, else RCPT)."""
+        return self.data_reply if self.accepted and self.data_reply else self.rcpt_reply
+
+
+@dataclasses.dataclass
+class TransactionResult:
+    """Every reply of one transaction, in protocol order."""
+
+    sender: str
+    recipients: list[RecipientResult]
+    lmtp: bool = False
+    mail_reply: Reply | None = None
+    data_reply: Reply | None = None  # reply to the DATA command (354 wanted)
+    final_replies: list[Reply] = dataclasses.field(default_factory=list)
+    data_sent: bool = False
+    bytes_sent: int = 0
+
+    @property
+    def accepted(self) -> list[RecipientResult]:
+        return [r for r in self.recipients if r.accepted]
+
+    @property
+    def delivered(self) -> list[RecipientResult]:
+        return [r for r in self.recipients if r.delivered]
+
+    @property
+    def last_reply(self) -> Reply | None:
+        """The reply msmtp logs as ``smtpstatus``/``smtpmsg``: the deciding one."""
+        error = self.error()
+        if error is not None:
+            return Reply(error.smtp_status, error.smtp_message) if error.smtp_status else None
+        return self.final_replies[-1] if self.final_replies else None
+
+    def error(self) -> DeliveryError | None:
+        """msmtp's error for the whole mail, or None if it was delivered to everyone."""
+        if self.mail_reply is None or self.mail_reply.code != 250:
+            reply = self.mail_reply or Reply(0, ())
+            return rejection(f"envelope from address {self.sender} "
+                             "not accepted by the server", reply)
+        for recipient in self.recipients:
+            if not recipient.accepted:
+                reply = recipient.rcpt_reply or Reply(0, ())
+                return rejection(f"recipient address {recipient.address} "
+                                 "not accepted by the server", reply)
+        if self.data_reply is None or self.data_reply.code != 354:
+            return rejection("the server does not accept mail data",
+                             self.data_reply or Reply(0, ()))
+        return self._end_of_data_error()
+
+    def _end_of_data_error(self) -> DeliveryError | None:
+        if not self.lmtp:
+            final = self.final_replies[0] if self.final_replies else None
+            if final is not None and final.code == 250:
+                return None
+            return with_reply(ServerRejection, "the server did not accept the mail", final)
+        for recipient in self.recipients:
+            if recipient.data_reply is None or recipient.data_reply.code != 250:
+                return with_reply(ServerRejection, "the server refuses to send the mail to "
+                                  f"{recipient.address}", recipient.data_reply)
+        return None
+
+    def raise_for_msmtp(self) -> Reply | None:
+        """Raise msmtp's error, else return the final reply (for the log line)."""
+        error = self.error()
+        if error is not None:
+            raise error
+        return self.last_reply
+
+
+def _mail_command(sender: str, dsn_return: str | None) -> str:
+    path = "" if sender in ("", "<>") or sender.upper() == "MAILER-DAEMON" else sender
+    return f"MAIL FROM:<{path}>" + (f" RET={dsn_return}" if dsn_return else "")
+
+
+def _rcpt_command(address: str, dsn_notify: str | None) -> str:
+    return f"RCPT TO:<{address}>" + (f" NOTIFY={dsn_notify}" if dsn_notify else "")
+
+
+class _Run:
+    """The state of one transaction while its commands and replies go back and forth."""
+
+    def __init__(self, session: Session, result: TransactionResult, policy: Policy) -> None:
+        self.session = session
+        self.result = result
+        self.policy = policy
+
+    def refused(self) -> bool:
+        """True once msmtp would stop (or, per recipient, nothing can succeed)."""
+        r = self.result
+        if r.mail_reply is not None and r.mail_reply.code != 250:
+            return True
+        answered = [x for x in r.recipients if x.rcpt_reply is not None]
+        if self.policy is Policy.ALL_OR_NOTHING:
+            return any(not x.accepted for x in answered)
+        return len(answered) == len(r.recipients) and not r.accepted
+
+    def record(self, index: int, reply: Reply) -> None:
+        if index == 0:
+            self.result.mail_reply = reply
+        elif index <= len(self.result.recipients):
+            self.result.recipients[index - 1].rcpt_reply = reply
+        else:
+            self.result.data_reply = reply
+
+    def envelope(self, commands: list[str], pipelining: bool) -> None:
+        limit = PIPELINE_LIMIT if pipelining else 1
+        for start in range(0, len(commands), limit):
+            batch = commands[start:start + limit]
+            for line in batch:
+                self.session.send_line(line)
+            for offset in range(len(batch)):
+                self.record(start + offset, self.session.read_reply())
+            if self.refused():
+                return
+
+    def data_wanted(self) -> bool:
+        r = self.result
+        if r.data_reply is None or r.data_reply.code != 354 or self.refused():
+            return False
+        if self.policy is Policy.ALL_OR_NOTHING:
+            return all(x.accepted for x in r.recipients)
+        return bool(r.accepted)
+
+    def end_of_data(self) -> None:
+        r = self.result
+        targets = r.accepted if r.lmtp else [None]
+        for recipient in targets:
+            reply = self.session.read_reply()
+            r.final_replies.append(reply)
+            for each in ([recipient] if recipient else r.accepted):
+                each.data_reply = reply
+
+
+def run_transaction(session: Session, sender: str, recipients: Iterable[str],
+                    chunks: Iterable[bytes], *, policy: Policy = Policy.ALL_OR_NOTHING,
+                    dsn_notify: str | None = None, dsn_return: str | None = None,
+                    size: int | None = None) -> TransactionResult:
+    """Send one mail; see the module docstring.  I/O failures raise DeliveryError."""
+    caps = session.capabilities
+    if (dsn_notify or dsn_return) and not caps.dsn:
+        raise CapabilityMissing("the server does not support DSN")
+    if size is not None and caps.size and size > caps.size:
+        raise MessageTooLarge(f"the mail is {size} bytes, but the server accepts at most "
+                              f"{caps.size} bytes")
+    result = TransactionResult(sender, [RecipientResult(a) for a in recipients],
+                               lmtp=session.lmtp)
+    run = _Run(session, result, policy)
+    commands = [_mail_command(sender, dsn_return)]
+    commands += [_rcpt_command(r.address, dsn_notify) for r in result.recipients]
+    commands.append("DATA")
+    session.transaction_open = True
+    run.envelope(commands, caps.pipelining)
+    if run.data_wanted():
+        result.bytes_sent = session.stream_data(chunks)
+        result.data_sent = True
+        run.end_of_data()
+        session.transaction_open = False
+    elif result.data_reply is not None and result.data_reply.code == 354:
+        session.broken = True  # in DATA mode with nothing to send: only closing helps
+    return result

@@ -1,0 +1,128 @@
+"""The TLS handshake and the certificate checks after it, failing with msmtp's texts.
+
+* handshake failures: ``TLS handshake failed: …`` (EX_PROTOCOL), worded as GnuTLS
+  words the usual cases (a plain-text server: ``An unexpected TLS packet was
+  received.``);
+* certificate failures: ``TLS certificate verification failed: …``
+  (EX_UNAVAILABLE), with GnuTLS's status sentences (``The certificate is NOT
+  trusted. The certificate issuer is unknown. …``) or ``the certificate
+  fingerprint does not match``.
+
+OpenSSL makes the trust decision; :mod:`.names` only helps word the message.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import socket
+import ssl
+
+from smtpq.sender.protocol.failures import TlsError
+from smtpq.sender.sysexits import ExitCode
+from smtpq.sender.tls.context import Check, TlsPolicy
+from smtpq.sender.tls.names import certificate_matches
+
+VERIFY_FAILED = "TLS certificate verification failed"
+
+# GnuTLS's gnutls_certificate_verification_status_print sentences, in its order.
+_ISSUER = "The certificate issuer is unknown. "
+_NOT_CA = "The certificate issuer is not a CA. "
+_INSECURE = "The certificate chain uses insecure algorithm. "
+_NOT_YET = "The certificate chain uses not yet valid certificate. "
+_EXPIRED = "The certificate chain uses expired certificate. "
+_SIGNATURE = "The signature in the certificate is invalid. "
+_REVOKED = "The certificate chain is revoked. "
+_NAME = "The name in the certificate does not match the expected. "
+_SENTENCE_ORDER = (_REVOKED, _ISSUER, _NOT_CA, _INSECURE, _NOT_YET, _EXPIRED, _SIGNATURE, _NAME)
+
+# OpenSSL X509_V_ERR_* codes -> GnuTLS status sentence.
+_VERIFY_CODES = {
+    2: _ISSUER, 18: _ISSUER, 19: _ISSUER, 20: _ISSUER, 21: _ISSUER,
+    24: _NOT_CA, 9: _NOT_YET, 10: _EXPIRED, 4: _SIGNATURE, 7: _SIGNATURE,
+    23: _REVOKED, 62: _NAME, 64: _NAME, 66: _INSECURE, 67: _INSECURE, 68: _INSECURE,
+}
+
+_UNEXPECTED_PACKET = {"WRONG_VERSION_NUMBER", "RECORD_LAYER_FAILURE", "PACKET_LENGTH_TOO_LONG",
+                      "HTTP_REQUEST", "UNEXPECTED_MESSAGE", "UNEXPECTED_RECORD",
+                      "WRONG_SSL_VERSION", "UNKNOWN_PROTOCOL"}
+
+
+def _handshake_text(exc: BaseException) -> str:
+    if isinstance(exc, TimeoutError):
+        return "Error in the pull function."
+    if isinstance(exc, ssl.SSLEOFError | ssl.SSLZeroReturnError):
+        return "The TLS connection was non-properly terminated."
+    if isinstance(exc, ssl.SSLError):
+        reason = exc.reason or ""
+        if reason in _UNEXPECTED_PACKET:
+            return "An unexpected TLS packet was received."
+        if "ALERT" in reason:
+            return "A TLS fatal alert has been received."
+        return reason.replace("_", " ").lower() or str(exc)
+    return "Error in the pull function."  # ECONNRESET and friends, as GnuTLS
+
+
+def handshake_failed(exc: BaseException) -> TlsError:
+    return TlsError(f"TLS handshake failed: {_handshake_text(exc)}",
+                    exit_code=ExitCode.EX_PROTOCOL)
+
+
+def not_trusted(sentences: set[str], detail: str = "") -> TlsError:
+    ordered = "".join(s for s in _SENTENCE_ORDER if s in sentences)
+    return TlsError(f"{VERIFY_FAILED}: The certificate is NOT trusted. {ordered}{detail}",
+                    exit_code=ExitCode.EX_UNAVAILABLE)
+
+
+def _unverified_leaf(tls: ssl.SSLSocket) -> bytes | None:
+    """The server's certificate even after a failed verification (CPython private API)."""
+    sslobj = getattr(tls, "_sslobj", None)
+    chain = getattr(sslobj, "get_unverified_chain", lambda: None)()
+    if not chain:
+        return None
+    return chain[0].public_bytes(ssl._ssl.ENCODING_DER)  # type: ignore[attr-defined]
+
+
+def _verification_failed(exc: ssl.SSLCertVerificationError, tls: ssl.SSLSocket,
+                         policy: TlsPolicy) -> TlsError:
+    sentence = _VERIFY_CODES.get(exc.verify_code)
+    sentences = {sentence} if sentence else set()
+    leaf = _unverified_leaf(tls)
+    if leaf is not None and policy.hostname and not certificate_matches(leaf, policy.hostname):
+        sentences.add(_NAME)
+    detail = "" if sentence else f"{exc.verify_message}. "
+    return not_trusted(sentences, detail)
+
+
+def _fingerprint_of(der: bytes, length: int) -> bytes:
+    algorithm = {32: "sha256", 20: "sha1", 16: "md5"}.get(length, "sha256")
+    return hashlib.new(algorithm, der, usedforsecurity=False).digest()
+
+
+def _check_fingerprint(tls: ssl.SSLSocket, expected: bytes) -> None:
+    der = tls.getpeercert(binary_form=True)
+    if not der:
+        raise TlsError(f"{VERIFY_FAILED}: no certificate was found")
+    if _fingerprint_of(der, len(expected)) != expected:
+        raise TlsError(f"{VERIFY_FAILED}: the certificate fingerprint does not match")
+
+
+def start_tls(sock: socket.socket, policy: TlsPolicy) -> ssl.SSLSocket:
+    """Handshake on *sock* (RFC 8314 §3.3 / RFC 3207 §4) and apply the policy's checks."""
+    tls = policy.context.wrap_socket(sock, server_hostname=policy.hostname,
+                                     do_handshake_on_connect=False,
+                                     suppress_ragged_eofs=False)
+    try:
+        tls.do_handshake()
+        if policy.check is Check.FINGERPRINT and policy.fingerprint:
+            _check_fingerprint(tls, policy.fingerprint)
+    except ssl.SSLCertVerificationError as exc:
+        error = _verification_failed(exc, tls, policy)
+        tls.close()
+        raise error from exc
+    except (ssl.SSLError, OSError) as exc:
+        tls.close()
+        raise handshake_failed(exc) from exc
+    except TlsError:
+        tls.close()
+        raise
+    return tls
