@@ -35,11 +35,14 @@ def _decoded(proc: subprocess.CompletedProcess[bytes]) -> subprocess.CompletedPr
                                        proc.stderr.decode("utf-8", "replace"))
 
 
-def _messages(stderr: str, prog: str) -> list[str]:
+def _messages(stderr: str, argv0: str) -> list[str]:
+    """stderr lines with the program name (msmtp's or glibc's full argv[0]) replaced."""
     out = []
     for line in stderr.splitlines():
-        if line.startswith(prog + ": "):
-            line = "PROG: " + line[len(prog) + 2:]
+        for prefix in (argv0, os.path.basename(argv0)):
+            if line.startswith(prefix + ": "):
+                line = "PROG: " + line[len(prefix) + 2:]
+                break
         out.append(line)
     return out
 
@@ -63,11 +66,12 @@ def test_same_behaviour_as_msmtp(case: Case, tmp_path) -> None:
     home = str(tmp_path)
     _prepare_home(case, home)
     extra = ["--pretend"] if case.pretend else []
-    theirs = _run([msmtp_binary(), *extra, *case.args], case, home)
-    ours = _run([smtpq_sendmail(), *extra, *case.args], case, home)
+    msmtp, smtpq = msmtp_binary(), smtpq_sendmail()
+    theirs = _run([msmtp, *extra, *case.args], case, home)
+    ours = _run([smtpq, *extra, *case.args], case, home)
 
     assert ours.returncode == theirs.returncode, (ours.stderr, theirs.stderr)
-    assert _messages(ours.stderr, "smtpq-sendmail") == _messages(theirs.stderr, "msmtp")
+    assert _messages(ours.stderr, smtpq) == _messages(theirs.stderr, msmtp)
     if case.pretend:
         assert _pretend_lines(ours.stdout) == _pretend_lines(theirs.stdout)
 
