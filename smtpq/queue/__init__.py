@@ -1,1 +1,15 @@
-"""The persistent queue: store, enqueue and the flush worker."""
+"""The persistent queue: settings, store, enqueue, retry policy (the flush worker comes next).
+
+Hot path, stdlib only (the sendmail entry imports these for every mail):
+``settings``, ``durations``, ``new_message``, ``enqueue`` → ``enqueue_sqlite``
+(with ``rows``, ``sqlite_db``, ``schema_version``, ``states``, ``errors``).
+
+SQLAlchemy side (flush and management commands): ``store`` (the interface),
+``sql_store``/``sql_reads`` (its implementation), ``models``, ``engine``,
+``migrate`` (Alembic; revisions in ``smtpq/migrations``), ``records``.
+
+Pure policy: ``policy`` (outcome classification, back-off, expiry).
+
+This package imports nothing itself, so importing one hot-path module never
+drags in SQLAlchemy.
+"""

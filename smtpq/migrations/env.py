@@ -1,0 +1,74 @@
+"""Alembic environment: how smtpq's migrations connect and run.
+
+The database comes from ``config.attributes["connection"]`` (an open
+connection, used as is), else ``config.attributes["url"]``, else the
+``sqlalchemy.url`` option.  On SQLite the engine is smtpq's own
+(``BEGIN IMMEDIATE``, durable pragmas) with foreign keys off, and migrations
+run as one transaction (pysqlite supports transactional DDL once the driver
+is in autocommit mode, which ``smtpq.queue.engine`` arranges).
+"""
+
+from __future__ import annotations
+
+from alembic import context
+from sqlalchemy.engine import URL, Connection
+
+from smtpq.queue.engine import make_engine
+from smtpq.queue.models import metadata
+
+config = context.config
+
+
+def _url() -> str | URL:
+    url = config.attributes.get("url") or config.get_main_option("sqlalchemy.url")
+    if not url:
+        raise RuntimeError("no database URL given to the smtpq migrations")
+    return url
+
+
+def _run(connection: Connection) -> None:
+    sqlite = connection.dialect.name == "sqlite"
+    context.configure(
+        connection=connection,
+        target_metadata=metadata,
+        render_as_batch=sqlite,
+        transactional_ddl=True,
+        compare_type=True,
+    )
+    with context.begin_transaction():
+        context.run_migrations()
+
+
+def run_migrations_offline() -> None:
+    """``--sql`` mode: print the SQL instead of running it."""
+    url = _url()
+    if isinstance(url, URL):
+        url = url.render_as_string(hide_password=False)
+    context.configure(
+        url=url,
+        target_metadata=metadata,
+        literal_binds=True,
+        render_as_batch=url.startswith("sqlite"),
+    )
+    with context.begin_transaction():
+        context.run_migrations()
+
+
+def run_migrations_online() -> None:
+    connection = config.attributes.get("connection")
+    if connection is not None:
+        _run(connection)
+        return
+    # Foreign keys off: see smtpq.queue.engine._on_connect.
+    engine = make_engine(_url(), foreign_keys=False)
+    try:
+        with engine.connect() as connection:
+            _run(connection)
+    finally:
+        engine.dispose()
+
+
+if context.is_offline_mode():
+    run_migrations_offline()
+else:
+    run_migrations_online()

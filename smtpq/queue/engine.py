@@ -1,0 +1,67 @@
+"""SQLAlchemy engines for the queue database, with SQLite made durable and explicit.
+
+On SQLite every connection gets the pragmas of ``smtpq.queue.sqlite_db``
+(WAL, ``synchronous=FULL``, foreign keys, 30 s busy timeout), and every
+transaction starts with ``BEGIN IMMEDIATE``: the write lock is taken up front,
+so two flushers claiming at once serialize instead of failing to upgrade a
+read lock, and DDL in migrations is transactional.  (pysqlite would otherwise
+begin transactions lazily and commit DDL on its own; this is SQLAlchemy's
+documented recipe, with the driver in autocommit mode.)
+
+A connection given the execution option ``smtpq_read_only=True`` begins
+``DEFERRED`` instead: readers in WAL mode then never wait for a writer.
+"""
+
+from __future__ import annotations
+
+import functools
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.engine import URL, Connection, make_url
+
+from smtpq.queue.sqlite_db import BUSY_TIMEOUT_S, apply_pragmas, prepare_database_file
+
+#: Execution option for read-only work (listing, showing, streaming content).
+READ_ONLY = {"smtpq_read_only": True}
+
+
+def make_engine(url: str | URL, *, foreign_keys: bool = True) -> Engine:
+    """An engine for *url*; ``foreign_keys=False`` is for migrations only (see env.py)."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite":
+        # pool_pre_ping: a shared PostgreSQL may restart between two flushes.
+        return create_engine(parsed, pool_pre_ping=True)
+    if _is_plain_file(parsed):
+        prepare_database_file(str(parsed.database))
+    engine = create_engine(parsed, connect_args={"timeout": BUSY_TIMEOUT_S})
+    event.listen(engine, "connect", functools.partial(_on_connect, foreign_keys=foreign_keys))
+    event.listen(engine, "begin", _on_begin)
+    return engine
+
+
+def is_sqlite(engine: Engine | Connection) -> bool:
+    """Whether the SQLite branch of a dialect-dependent statement applies."""
+    return engine.dialect.name == "sqlite"
+
+
+def _is_plain_file(url: URL) -> bool:
+    database = url.database
+    return bool(database) and database != ":memory:" and "uri" not in url.query
+
+
+def _on_connect(dbapi_connection: Any, _record: Any, *, foreign_keys: bool) -> None:
+    # Autocommit at the driver level: _on_begin emits BEGIN itself.
+    dbapi_connection.isolation_level = None
+    apply_pragmas(dbapi_connection)
+    if not foreign_keys:
+        # A batch migration copies a table and drops the original; with
+        # foreign keys on, that DROP would cascade-delete every recipient and
+        # chunk of the queue.  (The pragma is a no-op inside a transaction,
+        # hence here, at connect time.)
+        dbapi_connection.execute("PRAGMA foreign_keys=OFF")
+
+
+def _on_begin(connection: Connection) -> None:
+    read_only = connection.get_execution_options().get("smtpq_read_only", False)
+    connection.exec_driver_sql("BEGIN DEFERRED" if read_only else "BEGIN IMMEDIATE")

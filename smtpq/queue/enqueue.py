@@ -1,0 +1,27 @@
+"""Enqueue one mail into whatever database the settings name, as cheaply as possible.
+
+A plain SQLite file goes through the stdlib path (``enqueue_sqlite``);
+anything else (PostgreSQL, unusual SQLite URLs) through the SQLAlchemy store,
+imported only then.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from smtpq.queue.new_message import Content, NewMessage
+from smtpq.queue.sqlite_db import sqlite_path
+
+
+def enqueue_message(database: str, message: NewMessage, content: Content, *,
+                    now: datetime | None = None) -> int:
+    """Durably store *message* in the queue at *database* (a SQLAlchemy URL); its id."""
+    path = sqlite_path(database)
+    if path is not None:
+        from smtpq.queue.enqueue_sqlite import enqueue
+
+        return enqueue(path, message, content, now=now)
+    from smtpq.queue.sql_store import open_store
+
+    with open_store(database) as store:
+        return store.enqueue(message, content, now=now)

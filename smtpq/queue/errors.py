@@ -1,0 +1,83 @@
+"""Errors of the queue store, and how database failures become them.
+
+The rule: a failed write never leaves half a message behind (the transaction
+is rolled back), and the caller learns why with a sysexits code a sendmail
+caller can act on: EX_CANTCREAT when the database cannot be created or
+written at all (permissions, read-only), EX_IOERR when the disk fails or is
+full, EX_TEMPFAIL when the database stayed busy past the generous timeout.
+"""
+
+from __future__ import annotations
+
+from smtpq.sender.errors import SmtpqError, StoreError
+from smtpq.sender.sysexits import ExitCode
+
+
+class SchemaError(StoreError):
+    """The database is at an Alembic revision this smtpq does not know (a newer smtpq wrote it)."""
+
+    exit_code = ExitCode.EX_CANTCREAT
+
+
+class MessageNotFound(SmtpqError):
+    """No queued message has that id (it never existed, or was sent and pruned, or purged)."""
+
+    exit_code = ExitCode.EX_NOINPUT
+
+    def __init__(self, message_id: int) -> None:
+        super().__init__(f"no message with id {message_id} in the queue")
+        self.message_id = message_id
+
+
+# Primary SQLite result codes (https://www.sqlite.org/rescode.html).
+_SQLITE_EXIT = {
+    3: ExitCode.EX_CANTCREAT,  # SQLITE_PERM
+    5: ExitCode.EX_TEMPFAIL,  # SQLITE_BUSY: still locked after the busy timeout
+    6: ExitCode.EX_TEMPFAIL,  # SQLITE_LOCKED
+    7: ExitCode.EX_OSERR,  # SQLITE_NOMEM
+    8: ExitCode.EX_CANTCREAT,  # SQLITE_READONLY
+    10: ExitCode.EX_IOERR,  # SQLITE_IOERR
+    11: ExitCode.EX_IOERR,  # SQLITE_CORRUPT
+    13: ExitCode.EX_IOERR,  # SQLITE_FULL
+    14: ExitCode.EX_CANTCREAT,  # SQLITE_CANTOPEN
+    23: ExitCode.EX_CANTCREAT,  # SQLITE_AUTH
+    26: ExitCode.EX_IOERR,  # SQLITE_NOTADB
+}
+
+
+def sqlite_error(error: Exception, where: str) -> StoreError:
+    """A ``StoreError`` for a ``sqlite3.Error`` raised while writing the database at *where*."""
+    code = getattr(error, "sqlite_errorcode", None)
+    exit_code = ExitCode.EX_SOFTWARE if code is None else _SQLITE_EXIT.get(code & 0xFF)
+    return StoreError(
+        f"cannot write the queue database {where}: {error}",
+        exit_code=exit_code or ExitCode.EX_SOFTWARE,
+    )
+
+
+def os_error(error: OSError, where: str) -> StoreError:
+    """A ``StoreError`` for a failure to create the database file or its directory."""
+    import errno  # only on this failure path
+
+    full = error.errno in (errno.ENOSPC, errno.EDQUOT, errno.EIO)
+    reason = error.strerror or str(error)
+    return StoreError(
+        f"cannot create the queue database {error.filename or where}: {reason}",
+        exit_code=ExitCode.EX_IOERR if full else ExitCode.EX_CANTCREAT,
+    )
+
+
+def database_error(error: Exception, where: str) -> StoreError:
+    """A ``StoreError`` for a SQLAlchemy ``DBAPIError`` (SQLite or PostgreSQL)."""
+    original = getattr(error, "orig", None)
+    if original is not None and getattr(original, "sqlite_errorcode", None) is not None:
+        return sqlite_error(original, where)
+    from sqlalchemy import exc  # only SQLAlchemy paths get here
+
+    # An OperationalError from a server database is mostly "cannot connect"
+    # or "server went away": worth trying again later.
+    temporary = isinstance(error, exc.OperationalError)
+    return StoreError(
+        f"cannot use the queue database {where}: {original or error}",
+        exit_code=ExitCode.EX_TEMPFAIL if temporary else ExitCode.EX_IOERR,
+    )

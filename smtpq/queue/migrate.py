@@ -1,0 +1,102 @@
+"""Alembic, driven from code: the migrations ship inside the package, no alembic.ini on disk.
+
+Used by ``smtpq db upgrade``/``smtpq db current``, by the store when it opens
+a database, and once by the stdlib enqueue path when it finds a missing or
+older schema.  Concurrent first uses are safe: on SQLite the whole upgrade
+runs in one ``BEGIN IMMEDIATE`` transaction, and Alembic reads the current
+revision inside it, so the second process finds the work done.
+"""
+
+from __future__ import annotations
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from alembic.util import CommandError
+from sqlalchemy import Engine
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import DBAPIError
+
+from smtpq.queue.engine import READ_ONLY, make_engine
+from smtpq.queue.errors import SchemaError, database_error
+
+#: ``package:directory``: found wherever smtpq is installed.
+SCRIPT_LOCATION = "smtpq:migrations"
+
+
+def alembic_config(url: str | URL | None = None) -> Config:
+    """An Alembic ``Config`` for smtpq's migrations; *url* is the database to act on."""
+    config = Config()
+    config.set_main_option("script_location", SCRIPT_LOCATION)
+    if url is not None:
+        # Passed as an attribute, not an ini option: no %-interpolation of the
+        # URL, and a PostgreSQL password never lands in a config object's text.
+        config.attributes["url"] = url
+    return config
+
+
+def head_revision() -> str:
+    """The newest revision the migrations define."""
+    head = ScriptDirectory.from_config(alembic_config()).get_current_head()
+    assert head is not None, "smtpq/migrations/versions is empty"
+    return head
+
+
+def current_revision(url: str | URL) -> str | None:
+    """The revision the database at *url* is at (None: not created yet)."""
+    engine = make_engine(url)
+    try:
+        return _current(engine)
+    finally:
+        engine.dispose()
+
+
+def upgrade(url: str | URL, revision: str = "head") -> None:
+    """Bring the database at *url* to *revision*; refuses a revision it does not know.
+
+    Raises ``StoreError`` (``SchemaError`` for an unknown revision) on failure.
+    """
+    config = alembic_config(url)
+    engine = make_engine(url)
+    try:
+        _refuse_unknown(config, _current(engine), url)
+        command.upgrade(config, revision)
+    except DBAPIError as error:
+        raise database_error(error, _printable(url)) from None
+    finally:
+        engine.dispose()
+
+
+def downgrade(url: str | URL, revision: str) -> None:
+    """Take the database at *url* back to *revision* (``"base"``: drop everything)."""
+    command.downgrade(alembic_config(url), revision)
+
+
+def upgrade_sqlite_file(path: str) -> None:
+    """``upgrade`` for a SQLite file named by path (the stdlib enqueue path's fallback)."""
+    upgrade(URL.create("sqlite", database=path))
+
+
+def _current(engine: Engine) -> str | None:
+    with engine.connect() as connection:
+        connection = connection.execution_options(**READ_ONLY)
+        with connection.begin():
+            return MigrationContext.configure(connection).get_current_revision()
+
+
+def _refuse_unknown(config: Config, current: str | None, url: str | URL) -> None:
+    if current is None:
+        return
+    try:
+        ScriptDirectory.from_config(config).get_revision(current)
+    except CommandError:
+        raise SchemaError(
+            f"the queue database {_printable(url)} is at schema revision {current}, "
+            "which this version of smtpq does not know (was it written by a newer smtpq?)"
+        ) from None
+
+
+def _printable(url: str | URL) -> str:
+    """*url* for a message: never with its password."""
+    return make_url(url).render_as_string(hide_password=True)

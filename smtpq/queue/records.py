@@ -1,0 +1,112 @@
+"""Plain records the queue store exchanges with the flush worker and the CLI (stdlib only).
+
+The flush worker gets ``ClaimedMessage`` and reports
+``RecipientResult``/``AttemptRecord``; the CLI reads
+``MessageSummary``/``MessageDetail``.  (``NewMessage``, what enqueue takes,
+lives in ``smtpq.queue.new_message``: the sendmail path should not pay for
+creating these classes.)  Every datetime is timezone-aware UTC.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from smtpq.queue.states import MessageStatus, RecipientStatus
+
+
+@dataclass(frozen=True)
+class Recipient:
+    """One envelope recipient; ``position`` is its index in the original recipient list."""
+
+    position: int
+    address: str
+
+
+@dataclass(frozen=True)
+class ClaimedMessage:
+    """A message a flusher owns until ``claim_expires``; ``recipients`` are the undelivered ones."""
+
+    id: int
+    account: str
+    config_file: str | None
+    options: tuple[str, ...]
+    envelope_from: str
+    recipients: tuple[Recipient, ...]
+    size: int
+    msgid: str | None
+    created: datetime
+    queued_at: datetime
+    attempts: int
+    deferrals: int
+    claimed_by: str
+    claim_expires: datetime
+
+
+@dataclass(frozen=True)
+class RecipientResult:
+    """What the server said about one recipient (by ``Recipient.position``)."""
+
+    position: int
+    status: RecipientStatus
+    smtp_status: int | None = None
+    smtp_message: str | None = None
+
+
+@dataclass(frozen=True)
+class AttemptRecord:
+    """One delivery attempt, as kept in the message's history."""
+
+    started: datetime
+    finished: datetime
+    exit_code: int  # sysexits code, as msmtp would have exited
+    smtp_status: int | None = None
+    smtp_message: str | None = None
+    log_line: str = ""  # msmtp's log line for the attempt (never a password)
+
+
+@dataclass(frozen=True)
+class RecipientState:
+    """A recipient as stored, for ``smtpq show``."""
+
+    position: int
+    address: str
+    status: RecipientStatus
+    smtp_status: int | None
+    smtp_message: str | None
+    updated: datetime
+
+
+@dataclass(frozen=True)
+class MessageSummary:
+    """One line of ``smtpq list``."""
+
+    id: int
+    status: MessageStatus
+    envelope_from: str
+    recipients: tuple[str, ...]
+    account: str
+    size: int
+    created: datetime
+    attempts: int
+    last_exit_code: int | None
+    next_attempt: datetime | None
+    subject: str | None
+    msgid: str | None
+
+
+@dataclass(frozen=True)
+class MessageDetail(MessageSummary):
+    """Everything ``smtpq show`` prints about one message."""
+
+    config_file: str | None
+    options: tuple[str, ...]
+    queued_at: datetime
+    deferrals: int
+    last_smtp_status: int | None
+    last_smtp_message: str | None
+    claimed_by: str | None
+    claim_expires: datetime | None
+    finished: datetime | None
+    recipient_states: tuple[RecipientState, ...]
+    history: tuple[AttemptRecord, ...]

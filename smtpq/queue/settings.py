@@ -1,0 +1,169 @@
+"""Queue settings: the ``[queue]`` table of smtpq's ``config.toml``, plus the environment.
+
+The file is ``$SMTPQ_CONFIG``, else ``$XDG_CONFIG_HOME/smtpq/config.toml``
+(``~/.config`` when unset); it is optional and every key has a default.
+``$SMTPQ_DATABASE`` overrides ``database``.  Bad values raise ``ConfigError``
+(EX_CONFIG) naming the file and the key.
+
+Stdlib only and cheap to import: the sendmail entry path loads these settings
+for every mail it queues (``tomllib`` is imported only when a file exists).
+"""
+
+from __future__ import annotations
+
+import enum
+import os
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, replace
+from datetime import timedelta
+from typing import Any
+
+from smtpq.queue.durations import parse_duration
+from smtpq.sender.errors import ConfigError
+
+
+class AfterEnqueue(enum.StrEnum):
+    """What the sendmail path does once a mail is durably queued."""
+
+    FLUSH = "flush"  # start a detached background flush
+    NONE = "none"  # just queue; a cron job or `smtpq flush` delivers
+
+
+@dataclass(frozen=True)
+class QueueSettings:
+    """Resolved queue settings; ``source`` is the file they came from (None: defaults only)."""
+
+    database: str
+    after_enqueue: AfterEnqueue = AfterEnqueue.FLUSH
+    #: A message still undelivered this long after it was queued becomes "expired".
+    max_age: timedelta = timedelta(days=5)
+    #: First back-off after a temporary (4xx) failure; it doubles up to ``retry_max``.
+    retry_first: timedelta = timedelta(minutes=1)
+    retry_max: timedelta = timedelta(hours=1)
+    #: Sent messages stay inspectable (``smtpq show``) this long.
+    keep_sent: timedelta = timedelta(days=7)
+    #: How long a flusher's claim on a message lasts unless renewed; after it, a
+    #: message left in "sending" by a killed flusher is queued again.
+    claim_lease: timedelta = timedelta(minutes=5)
+    #: SMTP connections a flush may open at once (per account).
+    parallel_connections: int = 1
+    source: str | None = field(default=None, compare=False)
+
+
+def config_path(environ: Mapping[str, str]) -> tuple[str, bool]:
+    """The settings file to read and whether the user named it explicitly ($SMTPQ_CONFIG)."""
+    explicit = environ.get("SMTPQ_CONFIG", "")
+    if explicit:
+        return explicit, True
+    base = _xdg_dir(environ, "XDG_CONFIG_HOME", ".config")
+    return os.path.join(base, "smtpq", "config.toml"), False
+
+
+def default_database_url(environ: Mapping[str, str]) -> str:
+    """``sqlite:///$XDG_DATA_HOME/smtpq/queue.sqlite3`` (``~/.local/share`` when unset)."""
+    base = _xdg_dir(environ, "XDG_DATA_HOME", os.path.join(".local", "share"))
+    return "sqlite:///" + os.path.join(base, "smtpq", "queue.sqlite3")
+
+
+def load_settings(environ: Mapping[str, str] | None = None) -> QueueSettings:
+    """Read the settings file (if any) and the environment into a ``QueueSettings``."""
+    env = os.environ if environ is None else environ
+    path, explicit = config_path(env)
+    table = _read_queue_table(path, explicit)
+    values = {key: _convert(path, key, raw) for key, raw in (table or {}).items()}
+    values.setdefault("database", default_database_url(env))
+    settings = QueueSettings(**values, source=path if table is not None else None)
+    _check_consistency(path, settings)
+    if env.get("SMTPQ_DATABASE"):
+        settings = replace(settings, database=env["SMTPQ_DATABASE"])
+    return settings
+
+
+def _xdg_dir(environ: Mapping[str, str], variable: str, fallback: str) -> str:
+    # The XDG Base Directory spec says relative values are invalid and must be ignored.
+    value = environ.get(variable, "")
+    if os.path.isabs(value):
+        return value
+    home = environ.get("HOME") or os.path.expanduser("~")
+    return os.path.join(home, fallback)
+
+
+def _read_queue_table(path: str, explicit: bool) -> dict[str, Any] | None:
+    """The ``[queue]`` table of *path*; None when a default-located file is absent."""
+    try:
+        with open(path, "rb") as stream:
+            import tomllib  # only now: most users have no file, and it costs an import
+
+            try:
+                document = tomllib.load(stream)
+            except (tomllib.TOMLDecodeError, UnicodeDecodeError) as error:
+                raise ConfigError(f"{path}: {error}") from None
+    except FileNotFoundError:
+        if explicit:
+            raise ConfigError(f"{path}: cannot read queue settings: file not found") from None
+        return None
+    except OSError as error:
+        raise ConfigError(f"{path}: cannot read queue settings: {error.strerror}") from None
+    table = document.get("queue", {})
+    if not isinstance(table, dict):
+        raise ConfigError(f"{path}: queue: must be a table ([queue])")
+    return table
+
+
+def _convert(path: str, key: str, raw: object) -> Any:
+    converter = _CONVERTERS.get(key)
+    if converter is None:
+        raise ConfigError(f"{path}: [queue] {key}: unknown key")
+    try:
+        return converter(raw)
+    except ValueError as error:
+        raise ConfigError(f"{path}: [queue] {key}: {error}") from None
+
+
+def _check_consistency(path: str, settings: QueueSettings) -> None:
+    problems = [
+        ("retry_first", settings.retry_first <= timedelta(0), "must be longer than 0"),
+        ("retry_max", settings.retry_max < settings.retry_first, "must not be shorter than retry_first"),
+        ("max_age", settings.max_age <= timedelta(0), "must be longer than 0"),
+        ("claim_lease", settings.claim_lease <= timedelta(0), "must be longer than 0"),
+    ]
+    for key, bad, reason in problems:
+        if bad:
+            raise ConfigError(f"{path}: [queue] {key}: {reason}")
+
+
+def _duration(raw: object) -> timedelta:
+    if not isinstance(raw, str):
+        raise ValueError('must be a string such as "5d" or "1h30m"')
+    return parse_duration(raw)
+
+
+def _after_enqueue(raw: object) -> AfterEnqueue:
+    if raw not in {member.value for member in AfterEnqueue}:
+        raise ValueError('must be "flush" or "none"')
+    return AfterEnqueue(str(raw))
+
+
+def _positive_int(raw: object) -> int:
+    # bool is an int subclass in Python; `true` is not a number of connections.
+    if not isinstance(raw, int) or isinstance(raw, bool) or raw < 1:
+        raise ValueError("must be a whole number of at least 1")
+    return raw
+
+
+def _database(raw: object) -> str:
+    if not isinstance(raw, str) or "://" not in raw:
+        raise ValueError('must be a database URL such as "sqlite:////path/queue.sqlite3"')
+    return raw
+
+
+_CONVERTERS: dict[str, Callable[[object], Any]] = {
+    "database": _database,
+    "after_enqueue": _after_enqueue,
+    "max_age": _duration,
+    "retry_first": _duration,
+    "retry_max": _duration,
+    "keep_sent": _duration,
+    "claim_lease": _duration,
+    "parallel_connections": _positive_int,
+}

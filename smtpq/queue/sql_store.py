@@ -1,0 +1,356 @@
+"""``SqlStore``: the queue store on SQLAlchemy Core, for SQLite now and PostgreSQL later.
+
+Portable SQL throughout; the one dialect branch is how a claim locks rows:
+on PostgreSQL ``SELECT … FOR UPDATE SKIP LOCKED`` (concurrent flushers take
+different messages instead of waiting), on SQLite the ``BEGIN IMMEDIATE``
+every write transaction starts with (``smtpq.queue.engine``), which admits
+one writer at a time.  Every public method is one transaction, committed
+before it returns.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Collection, Iterator, Sequence
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Any, BinaryIO
+
+from sqlalchemy import Connection, Engine, bindparam, delete, insert, inspect, select, text, update
+from sqlalchemy.engine import URL
+from sqlalchemy.exc import DBAPIError
+
+from smtpq.queue import sql_reads
+from smtpq.queue.engine import READ_ONLY, is_sqlite, make_engine
+from smtpq.queue.errors import MessageNotFound, database_error
+from smtpq.queue.models import attempts, message_chunks, messages, recipients
+from smtpq.queue.new_message import Content, NewMessage
+from smtpq.queue.records import (
+    AttemptRecord,
+    ClaimedMessage,
+    MessageDetail,
+    MessageSummary,
+    RecipientResult,
+)
+from smtpq.queue.rows import iter_chunks, message_row, recipient_rows
+from smtpq.queue.schema_version import HEAD
+from smtpq.queue.states import (
+    CLAIMABLE,
+    PENDING,
+    RETRYABLE,
+    UNDELIVERED,
+    MessageStatus,
+    RecipientStatus,
+)
+
+M = messages.c
+R = recipients.c
+
+#: Columns cleared whenever a message leaves "sending".
+_RELEASED: dict[str, Any] = {"claimed_by": None, "claim_expires": None}
+
+
+def open_store(url: str | URL, *, migrate: bool = True) -> SqlStore:
+    """A store on the database at *url*, created or upgraded to the current schema first."""
+    engine = make_engine(url)
+    where = engine.url.render_as_string(hide_password=True)
+    try:
+        if migrate and _schema_version(engine) != HEAD:
+            from smtpq.queue.migrate import upgrade  # Alembic only when there is work
+
+            upgrade(url)
+    except DBAPIError as error:
+        engine.dispose()
+        raise database_error(error, where) from None
+    return SqlStore(engine)
+
+
+def _schema_version(engine: Engine) -> str | None:
+    with engine.connect() as connection:
+        connection.execution_options(**READ_ONLY)
+        with connection.begin():
+            if not inspect(connection).has_table("alembic_version"):
+                return None
+            return connection.execute(text("SELECT version_num FROM alembic_version")).scalar()
+
+
+class SqlStore:
+    """The ``QueueStore`` on a SQLAlchemy engine (build it with ``open_store``)."""
+
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+        self._reader = engine.execution_options(**READ_ONLY)
+        self._where = engine.url.render_as_string(hide_password=True)
+
+    def __enter__(self) -> SqlStore:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self._engine.dispose()
+
+    @contextmanager
+    def _write(self) -> Iterator[Connection]:
+        try:
+            with self._engine.begin() as connection:
+                yield connection
+        except DBAPIError as error:
+            raise database_error(error, self._where) from None
+
+    @contextmanager
+    def _read(self) -> Iterator[Connection]:
+        try:
+            with self._reader.begin() as connection:
+                yield connection
+        except DBAPIError as error:
+            raise database_error(error, self._where) from None
+
+    # -- enqueue -------------------------------------------------------------
+
+    def enqueue(self, message: NewMessage, content: Content, *, now: datetime | None = None) -> int:
+        when = now or datetime.now(UTC)
+        with self._write() as c:
+            result = c.execute(insert(messages).values(message_row(message, when)))
+            assert result.inserted_primary_key is not None
+            message_id = int(result.inserted_primary_key[0])
+            rows = recipient_rows(message_id, message, when)
+            if rows:
+                c.execute(insert(recipients), rows)
+            size = 0
+            for seq, chunk in enumerate(iter_chunks(content)):
+                c.execute(insert(message_chunks).values(message_id=message_id, seq=seq, data=chunk))
+                size += len(chunk)
+            c.execute(update(messages).where(M.id == message_id).values(size=size))
+        return message_id
+
+    # -- flush ---------------------------------------------------------------
+
+    def claim_due(self, now: datetime, *, limit: int, worker_id: str, lease: timedelta,
+                  account: str | None = None, ids: Collection[int] | None = None,
+                  ignore_backoff: bool = False) -> list[ClaimedMessage]:
+        query = select(M.id).where(M.status.in_(CLAIMABLE)).order_by(M.id).limit(limit)
+        if not ignore_backoff:
+            query = query.where(M.next_attempt <= now)
+        if account is not None:
+            query = query.where(M.account == account)
+        if ids is not None:
+            query = query.where(M.id.in_(list(ids)))
+        with self._write() as c:
+            if not is_sqlite(c):
+                # Concurrent flushers skip each other's rows instead of queueing behind them.
+                query = query.with_for_update(skip_locked=True)
+            chosen = list(c.execute(query).scalars())
+            if not chosen:
+                return []
+            c.execute(update(messages).where(M.id.in_(chosen), M.status.in_(CLAIMABLE)).values(
+                status=MessageStatus.SENDING, claimed_by=worker_id, claim_expires=now + lease))
+            return sql_reads.load_claimed(c, chosen)
+
+    def renew_claims(self, ids: Collection[int], *, worker_id: str, until: datetime) -> int:
+        with self._write() as c:
+            result = c.execute(update(messages).where(
+                M.id.in_(list(ids)), M.status == MessageStatus.SENDING, M.claimed_by == worker_id,
+            ).values(claim_expires=until))
+            return result.rowcount
+
+    def reclaim_expired(self, now: datetime) -> list[int]:
+        lapsed = (M.status == MessageStatus.SENDING) & (M.claim_expires < now)
+        with self._write() as c:
+            ids = list(c.execute(select(M.id).where(lapsed).order_by(M.id)).scalars())
+            if ids:
+                # Due at once, with the deferral count untouched: the flusher
+                # died, the server never said anything about this message.
+                c.execute(update(messages).where(M.id.in_(ids), lapsed).values(
+                    status=MessageStatus.QUEUED, next_attempt=now, **_RELEASED))
+            return ids
+
+    def open_content(self, message_id: int) -> BinaryIO:
+        with self._read() as c:
+            size = c.execute(select(M.size).where(M.id == message_id)).scalar()
+        if size is None:
+            raise MessageNotFound(message_id)
+        reader = sql_reads.ChunkReader(self._engine, message_id, size)
+        return io.BufferedReader(reader)
+
+    def record_recipient_results(self, message_id: int, results: Sequence[RecipientResult],
+                                 now: datetime) -> None:
+        with self._write() as c:
+            self._record(c, message_id, now, results, None)
+
+    def add_attempt(self, message_id: int, attempt: AttemptRecord) -> None:
+        with self._write() as c:
+            self._record(c, message_id, attempt.finished, (), attempt)
+
+    def mark_sent(self, message_id: int, now: datetime, *,
+                  results: Sequence[RecipientResult] = (),
+                  attempt: AttemptRecord | None = None) -> bool:
+        with self._write() as c:
+            self._record(c, message_id, now, results, attempt)
+            # Whatever the state: the server took responsibility for the mail.
+            self._transition(c, message_id, None, status=MessageStatus.SENT, finished=now,
+                             next_attempt=None, **_RELEASED)
+            self._settle(c, message_id, now, results, UNDELIVERED, RecipientStatus.SENT)
+            return True
+
+    def defer(self, message_id: int, now: datetime, next_attempt: datetime, *,
+              results: Sequence[RecipientResult] = (),
+              attempt: AttemptRecord | None = None) -> bool:
+        with self._write() as c:
+            self._record(c, message_id, now, results, attempt)
+            applied = self._transition(
+                c, message_id, (MessageStatus.SENDING,), status=MessageStatus.DEFERRED,
+                next_attempt=next_attempt, deferrals=M.deferrals + 1, **_RELEASED)
+            if applied:
+                pending = (RecipientStatus.PENDING,)
+                self._settle(c, message_id, now, results, pending, RecipientStatus.DEFERRED)
+            return applied
+
+    def release_unreachable(self, message_id: int, now: datetime, *,
+                            attempt: AttemptRecord | None = None) -> bool:
+        with self._write() as c:
+            self._record(c, message_id, now, (), attempt)
+            return self._transition(c, message_id, (MessageStatus.SENDING,),
+                                    status=MessageStatus.QUEUED, next_attempt=now, **_RELEASED)
+
+    def fail(self, message_id: int, now: datetime, *,
+             results: Sequence[RecipientResult] = (),
+             attempt: AttemptRecord | None = None) -> bool:
+        with self._write() as c:
+            self._record(c, message_id, now, results, attempt)
+            applied = self._transition(c, message_id, (MessageStatus.SENDING,),
+                                       status=MessageStatus.FAILED, finished=now,
+                                       next_attempt=None, **_RELEASED)
+            if applied:
+                self._settle(c, message_id, now, results, UNDELIVERED, RecipientStatus.FAILED)
+            return applied
+
+    def expire(self, message_id: int, now: datetime, *,
+               results: Sequence[RecipientResult] = (),
+               attempt: AttemptRecord | None = None) -> bool:
+        with self._write() as c:
+            self._record(c, message_id, now, results, attempt)
+            return self._transition(c, message_id, (MessageStatus.SENDING,),
+                                    status=MessageStatus.EXPIRED, finished=now,
+                                    next_attempt=None, **_RELEASED)
+
+    def expire_old(self, now: datetime, max_age: timedelta) -> list[int]:
+        old = M.status.in_(CLAIMABLE) & (M.queued_at <= now - max_age)
+        with self._write() as c:
+            ids = list(c.execute(select(M.id).where(old).order_by(M.id)).scalars())
+            for batch in sql_reads.batches(ids):
+                c.execute(update(messages).where(M.id.in_(batch), old).values(
+                    status=MessageStatus.EXPIRED, finished=now, next_attempt=None))
+            return ids
+
+    # -- management ----------------------------------------------------------
+
+    def list_messages(self, statuses: Collection[MessageStatus] = PENDING, *,
+                      after_id: int | None = None, limit: int | None = None
+                      ) -> list[MessageSummary]:
+        with self._read() as c:
+            return sql_reads.load_summaries(c, statuses, after_id, limit)
+
+    def get_message(self, message_id: int) -> MessageDetail | None:
+        with self._read() as c:
+            return sql_reads.load_detail(c, message_id)
+
+    def purge(self, *, ids: Collection[int] | None = None,
+              statuses: Collection[MessageStatus] | None = None,
+              older_than: datetime | None = None) -> list[int]:
+        if ids is None and statuses is None:
+            raise ValueError("purge needs ids or statuses")
+        # Never a message being sent: its flusher is streaming the chunks.
+        query = select(M.id).where(M.status != MessageStatus.SENDING).order_by(M.id)
+        if ids is not None:
+            query = query.where(M.id.in_(list(ids)))
+        if statuses is not None:
+            query = query.where(M.status.in_(list(statuses)))
+        if older_than is not None:
+            query = query.where(M.created < older_than)
+        with self._write() as c:
+            chosen = list(c.execute(query).scalars())
+            self._delete(c, chosen)
+            return chosen
+
+    def retry(self, now: datetime, *, ids: Collection[int] | None = None,
+              all_failed: bool = False) -> list[int]:
+        if ids is None and not all_failed:
+            raise ValueError("retry needs ids or all_failed")
+        query = select(M.id).where(M.status.in_(RETRYABLE)).order_by(M.id)
+        if ids is not None:
+            query = query.where(M.id.in_(list(ids)))
+        with self._write() as c:
+            chosen = list(c.execute(query).scalars())
+            for batch in sql_reads.batches(chosen):
+                self._requeue(c, batch, now)
+            return chosen
+
+    def prune_sent(self, now: datetime, keep_sent: timedelta) -> int:
+        query = select(M.id).where(M.status == MessageStatus.SENT, M.finished < now - keep_sent)
+        with self._write() as c:
+            chosen = list(c.execute(query).scalars())
+            self._delete(c, chosen)
+            return len(chosen)
+
+    # -- helpers (inside a transaction) --------------------------------------
+
+    def _record(self, c: Connection, message_id: int, now: datetime,
+                results: Sequence[RecipientResult], attempt: AttemptRecord | None) -> None:
+        """Store what the server said; history is kept even when a claim was lost."""
+        if c.execute(select(M.id).where(M.id == message_id)).first() is None:
+            raise MessageNotFound(message_id)
+        if results:
+            c.execute(update(recipients).where(
+                R.message_id == bindparam("b_message"), R.position == bindparam("b_position"),
+            ).values(status=bindparam("b_status"), smtp_status=bindparam("b_smtp_status"),
+                     smtp_message=bindparam("b_smtp_message"), updated=bindparam("b_updated")),
+                [{"b_message": message_id, "b_position": r.position, "b_status": r.status,
+                  "b_smtp_status": r.smtp_status, "b_smtp_message": r.smtp_message,
+                  "b_updated": now} for r in results])
+        if attempt is not None:
+            c.execute(insert(attempts).values(message_id=message_id, **vars(attempt)))
+            c.execute(update(messages).where(M.id == message_id).values(
+                attempts=M.attempts + 1, last_exit_code=attempt.exit_code,
+                last_smtp_status=attempt.smtp_status, last_smtp_message=attempt.smtp_message))
+
+    def _transition(self, c: Connection, message_id: int,
+                    allowed: Collection[MessageStatus] | None, **values: Any) -> bool:
+        query = update(messages).where(M.id == message_id)
+        if allowed is not None:
+            query = query.where(M.status.in_(list(allowed)))
+        return c.execute(query.values(**values)).rowcount == 1
+
+    def _settle(self, c: Connection, message_id: int, now: datetime,
+                results: Sequence[RecipientResult], from_states: Collection[RecipientStatus],
+                to_state: RecipientStatus) -> None:
+        """Recipients in *from_states* that *results* did not mention become *to_state*."""
+        named = [r.position for r in results]
+        c.execute(update(recipients).where(
+            R.message_id == message_id, R.status.in_(list(from_states)), R.position.not_in(named),
+        ).values(status=to_state, updated=now))
+
+    def _requeue(self, c: Connection, ids: Sequence[int], now: datetime) -> None:
+        # A retried message starts afresh: due now, no back-off, max_age from now.
+        c.execute(update(messages).where(M.id.in_(ids), M.status.in_(RETRYABLE)).values(
+            status=MessageStatus.QUEUED, next_attempt=now, queued_at=now, deferrals=0,
+            finished=None))
+        c.execute(update(recipients).where(
+            R.message_id.in_(ids), R.status != RecipientStatus.SENT,
+        ).values(status=RecipientStatus.PENDING, updated=now))
+
+    def _delete(self, c: Connection, ids: Sequence[int]) -> None:
+        # Children explicitly, not only by ON DELETE CASCADE: the result must
+        # not depend on a connection having remembered PRAGMA foreign_keys.
+        for batch in sql_reads.batches(ids):
+            for table in (message_chunks, recipients, attempts):
+                c.execute(delete(table).where(table.c.message_id.in_(batch)))
+            c.execute(delete(messages).where(M.id.in_(batch)))
+
+
+if TYPE_CHECKING:
+    from smtpq.queue.store import QueueStore
+
+    # mypy proves here that SqlStore implements the whole QueueStore protocol.
+    _CONFORMS: type[QueueStore] = SqlStore

@@ -1,0 +1,127 @@
+"""SQLite conventions shared by the stdlib enqueue path and the SQLAlchemy engine.
+
+- Durability: WAL with ``synchronous=FULL`` set explicitly on *every*
+  connection.  In WAL mode, FULL syncs the WAL at each commit; NORMAL would let
+  a committed mail vanish on power loss (https://www.sqlite.org/wal.html), and
+  exit 0 from sendmail promises the mail is on disk (RFC 5321 §6.1).
+- Concurrency: a 30 s busy timeout, so "database is locked" does not reach a
+  caller under load; writers take the lock up front (``BEGIN IMMEDIATE``).
+- Privacy: the directory is created 0700 and the database 0600 whatever the
+  umask; SQLite gives ``-wal``/``-shm`` the database file's mode.
+- Timestamps: UTC text in SQLAlchemy's own SQLite DATETIME format, so rows
+  written by either path read back alike.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+from datetime import UTC, datetime
+from urllib.parse import unquote
+
+from smtpq.queue.errors import os_error
+
+BUSY_TIMEOUT_S = 30.0
+
+#: Applied to every connection, in this order (journal_mode is persistent in
+#: the file, the others are per connection).
+PRAGMAS = (
+    "PRAGMA journal_mode=WAL",
+    "PRAGMA synchronous=FULL",
+    # SQLite enforces foreign keys (and ON DELETE CASCADE) only when asked, per connection.
+    "PRAGMA foreign_keys=ON",
+)
+
+#: SQLAlchemy's storage format for DATETIME on SQLite; fixed width, so text
+#: order is time order and the (status, next_attempt) index works.
+TIMESTAMP_FORMAT = "%Y-%m-%d %H:%M:%S.%f"
+
+_URL_PREFIXES = ("sqlite:///", "sqlite+pysqlite:///")
+
+
+def sqlite_path(url: str) -> str | None:
+    """The file of a plain file SQLite URL, else None (other engines, memory, URL options)."""
+    for prefix in _URL_PREFIXES:
+        if url.startswith(prefix):
+            path = url[len(prefix):]
+            if not path or "?" in path or path == ":memory:":
+                return None  # left to SQLAlchemy, which knows every URL form
+            return unquote(path)  # SQLAlchemy unquotes the database part too
+    return None
+
+
+def to_timestamp(value: datetime) -> str:
+    """*value* (timezone-aware) as stored in a SQLite DATETIME column."""
+    if value.tzinfo is None:
+        raise ValueError("naive datetime: the queue stores UTC only")
+    return value.astimezone(UTC).strftime(TIMESTAMP_FORMAT)
+
+
+def apply_pragmas(connection: sqlite3.Connection) -> None:
+    """Set the durability and integrity pragmas on a fresh connection."""
+    for pragma in PRAGMAS:
+        connection.execute(pragma).fetchall()
+
+
+def connect(path: str) -> sqlite3.Connection:
+    """A connection in autocommit mode (transactions are opened explicitly) with the pragmas."""
+    connection = sqlite3.connect(path, timeout=BUSY_TIMEOUT_S, isolation_level=None)
+    try:
+        apply_pragmas(connection)
+    except BaseException:
+        connection.close()
+        raise
+    return connection
+
+
+def prepare_database_file(path: str) -> None:
+    """Create *path*'s directories (0700) and the empty database file (0600) if missing.
+
+    SQLite would create the file itself, but with the umask's mode (0644 or
+    even 0666); mail is private.  Raises ``StoreError`` when it cannot.
+    """
+    directory = os.path.dirname(os.path.abspath(path))
+    try:
+        _make_private_dirs(directory)
+        _create_private_file(path, directory)
+    except OSError as error:
+        raise os_error(error, path) from None
+
+
+def _make_private_dirs(directory: str) -> None:
+    missing = []
+    while not os.path.isdir(directory):
+        missing.append(directory)
+        parent = os.path.dirname(directory)
+        if parent == directory:
+            break
+        directory = parent
+    for path in reversed(missing):
+        try:
+            os.mkdir(path, 0o700)
+        except FileExistsError:
+            continue  # another process won the race; its mode is its business
+        os.chmod(path, 0o700)  # mkdir's mode is filtered by the umask
+        _fsync_dir(os.path.dirname(path))
+
+
+def _create_private_file(path: str, directory: str) -> None:
+    try:
+        fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
+    except FileExistsError:
+        return
+    try:
+        os.fchmod(fd, 0o600)  # exactly: a umask such as 0277 would have removed owner bits
+    finally:
+        os.close(fd)
+    # Make the new name itself durable; SQLite syncs the directory for its
+    # journal and WAL files, not for a database file someone else created.
+    _fsync_dir(directory)
+
+
+def _fsync_dir(directory: str) -> None:
+    fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)

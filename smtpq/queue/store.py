@@ -1,0 +1,128 @@
+"""The queue store interface: what the flush worker and the management commands rely on.
+
+One implementation today (``smtpq.queue.sql_store.SqlStore``, SQLite and
+PostgreSQL through SQLAlchemy); ``tests/queue/test_queue_store_contract.py``
+is written against this interface only, once, and runs for every engine.
+
+Rules every implementation keeps:
+
+- every method that changes state commits before returning (one transaction
+  per call; on SQLite WAL + ``synchronous=FULL``), so a crash loses nothing
+  that a method reported done;
+- delivery is at-least-once: a message is claimed (``sending``, with a lease)
+  before its DATA and marked sent only after the server's reply to it;
+  a flusher that dies leaves the claim to expire and ``reclaim_expired``
+  queues the message again (RFC 5321 §3.8: an unknown outcome is treated
+  like a 451, so a duplicate is the accepted risk, never a loss);
+- times are passed in (``now``), aware UTC, so callers and tests control the clock.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Sequence
+from datetime import datetime, timedelta
+from typing import BinaryIO, Protocol
+
+from smtpq.queue.new_message import Content, NewMessage
+from smtpq.queue.records import (
+    AttemptRecord,
+    ClaimedMessage,
+    MessageDetail,
+    MessageSummary,
+    RecipientResult,
+)
+from smtpq.queue.states import PENDING, MessageStatus
+
+
+class QueueStore(Protocol):
+    """The persistent queue.  Transitions return False when the message was not in a
+    state they apply to (e.g. its claim was lost), True when they were applied."""
+
+    def close(self) -> None:
+        """Release connections."""
+
+    # -- enqueue -------------------------------------------------------------
+
+    def enqueue(self, message: NewMessage, content: Content, *, now: datetime | None = None) -> int:
+        """Store a new queued message with the bytes of *content*; its id."""
+
+    # -- flush -----------------------------------------------------------------
+
+    def claim_due(self, now: datetime, *, limit: int, worker_id: str, lease: timedelta,
+                  account: str | None = None, ids: Collection[int] | None = None,
+                  ignore_backoff: bool = False) -> list[ClaimedMessage]:
+        """Atomically move up to *limit* due messages, oldest first, to ``sending``.
+
+        Due: queued, or deferred with its back-off over (any deferred one when
+        *ignore_backoff*).  Two concurrent callers never get the same message.
+        """
+
+    def renew_claims(self, ids: Collection[int], *, worker_id: str, until: datetime) -> int:
+        """Extend *worker_id*'s leases on *ids* (a long upload); how many it still held."""
+
+    def reclaim_expired(self, now: datetime) -> list[int]:
+        """Queue again the messages whose lease ran out (their flusher died); no back-off."""
+
+    def open_content(self, message_id: int) -> BinaryIO:
+        """The stored mail as a binary stream, read chunk by chunk (flat memory)."""
+
+    def record_recipient_results(self, message_id: int, results: Sequence[RecipientResult],
+                                 now: datetime) -> None:
+        """Store what the server said about individual recipients."""
+
+    def add_attempt(self, message_id: int, attempt: AttemptRecord) -> None:
+        """Append one attempt to the history and make it the message's last result."""
+
+    def mark_sent(self, message_id: int, now: datetime, *,
+                  results: Sequence[RecipientResult] = (),
+                  attempt: AttemptRecord | None = None) -> bool:
+        """The server accepted DATA: every undelivered recipient not named failed in
+        *results* is sent, and so is the message.  Applies whatever the state (even
+        after a lost claim): the mail did go out."""
+
+    def defer(self, message_id: int, now: datetime, next_attempt: datetime, *,
+              results: Sequence[RecipientResult] = (),
+              attempt: AttemptRecord | None = None) -> bool:
+        """Temporary failure: ``deferred`` until *next_attempt*; one more deferral
+        counts towards the back-off.  Recipients named sent in *results* are done."""
+
+    def release_unreachable(self, message_id: int, now: datetime, *,
+                            attempt: AttemptRecord | None = None) -> bool:
+        """The server could not be reached: back to ``queued`` as it was (no back-off
+        consumed, no deferral counted)."""
+
+    def fail(self, message_id: int, now: datetime, *,
+             results: Sequence[RecipientResult] = (),
+             attempt: AttemptRecord | None = None) -> bool:
+        """Permanent failure: ``failed``, and so is every undelivered recipient."""
+
+    def expire(self, message_id: int, now: datetime, *,
+               results: Sequence[RecipientResult] = (),
+               attempt: AttemptRecord | None = None) -> bool:
+        """A claimed message failed temporarily past ``max_age``: ``expired``."""
+
+    def expire_old(self, now: datetime, max_age: timedelta) -> list[int]:
+        """Expire queued and deferred messages queued more than *max_age* ago; their ids."""
+
+    # -- management ------------------------------------------------------------
+
+    def list_messages(self, statuses: Collection[MessageStatus] = PENDING, *,
+                      after_id: int | None = None, limit: int | None = None
+                      ) -> list[MessageSummary]:
+        """Messages in *statuses*, in id order, from after *after_id* (keyset paging)."""
+
+    def get_message(self, message_id: int) -> MessageDetail | None:
+        """One message with its recipients and history; None when there is none."""
+
+    def purge(self, *, ids: Collection[int] | None = None,
+              statuses: Collection[MessageStatus] | None = None,
+              older_than: datetime | None = None) -> list[int]:
+        """Delete the messages matching all given filters (never one being sent); their ids."""
+
+    def retry(self, now: datetime, *, ids: Collection[int] | None = None,
+              all_failed: bool = False) -> list[int]:
+        """Queue failed/expired messages (*ids*, or all of them) again, back-off and
+        ``max_age`` starting afresh; their ids."""
+
+    def prune_sent(self, now: datetime, keep_sent: timedelta) -> int:
+        """Delete sent messages finished more than *keep_sent* ago; how many."""

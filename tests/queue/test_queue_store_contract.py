@@ -1,0 +1,400 @@
+"""The queue store contract: what any ``QueueStore`` does, on every engine.
+
+Written against ``smtpq.queue.store.QueueStore`` only; the ``store`` fixture
+supplies one per engine (SQLite always, PostgreSQL when configured).
+"""
+
+from __future__ import annotations
+
+import io
+from datetime import timedelta
+
+import pytest
+
+from smtpq.queue.errors import MessageNotFound
+from smtpq.queue.records import AttemptRecord, RecipientResult
+from smtpq.queue.rows import CHUNK_SIZE
+from smtpq.queue.states import MessageStatus, RecipientStatus
+from smtpq.queue.store import QueueStore
+from smtpq.sender.errors import StoreError
+from tests.queue.helpers import LEASE, T0, mail, new_message
+
+S = MessageStatus
+RS = RecipientStatus
+MINUTE = timedelta(minutes=1)
+
+
+def enqueue(store: QueueStore, *recipients: str, body: bytes | None = None, at=T0, **fields) -> int:
+    return store.enqueue(new_message(*recipients, **fields), io.BytesIO(body or mail()), now=at)
+
+
+def claim(store: QueueStore, at=T0, limit: int = 10, **options) -> list[int]:
+    claimed = store.claim_due(at, limit=limit, worker_id=options.pop("worker_id", "w1"),
+                              lease=LEASE, **options)
+    return [message.id for message in claimed]
+
+
+def attempt(exit_code: int = 0, status: int | None = 250, at=T0) -> AttemptRecord:
+    return AttemptRecord(started=at, finished=at + timedelta(seconds=1), exit_code=exit_code,
+                         smtp_status=status, smtp_message=f"{status} ok" if status else None,
+                         log_line=f"host=mx exitcode={exit_code}")
+
+
+def status_of(store: QueueStore, message_id: int) -> MessageStatus:
+    detail = store.get_message(message_id)
+    assert detail is not None
+    return detail.status
+
+
+# -- enqueue and content --------------------------------------------------------
+
+
+class TestEnqueue:
+    def test_a_new_message_is_queued_and_due_with_everything_stored(self, store: QueueStore):
+        message_id = enqueue(store, "a@x.test", "b@x.test", options=("-t", "--account=work"),
+                             msgid="<1@x.test>", subject="Hello", config_file="/home/u/rc")
+        detail = store.get_message(message_id)
+        assert detail is not None
+        assert (detail.status, detail.attempts, detail.deferrals) == (S.QUEUED, 0, 0)
+        assert detail.recipients == ("a@x.test", "b@x.test")
+        assert [r.status for r in detail.recipient_states] == [RS.PENDING, RS.PENDING]
+        assert detail.options == ("-t", "--account=work")
+        assert (detail.msgid, detail.subject, detail.config_file) == ("<1@x.test>", "Hello", "/home/u/rc")
+        assert detail.created == detail.queued_at == T0
+        assert detail.next_attempt is not None and detail.next_attempt <= T0
+        assert detail.size == len(mail())
+        assert detail.history == ()
+
+    def test_times_come_back_as_aware_utc(self, store: QueueStore):
+        detail = store.get_message(enqueue(store))
+        assert detail is not None and detail.created.utcoffset() == timedelta(0)
+
+    def test_the_null_sender_is_stored_as_empty(self, store: QueueStore):
+        detail = store.get_message(enqueue(store, sender=""))
+        assert detail is not None and detail.envelope_from == ""
+
+    def test_content_spanning_several_chunks_reads_back_identically(self, store: QueueStore):
+        body = mail(2 * CHUNK_SIZE + 12345, seed=7)
+        message_id = enqueue(store, body=body)
+        with store.open_content(message_id) as stream:
+            assert stream.read() == body
+        detail = store.get_message(message_id)
+        assert detail is not None and detail.size == len(body)
+
+    def test_content_may_be_given_as_pieces(self, store: QueueStore):
+        pieces = [b"Subject: x\r\n", b"\r\n", b"body" * 1000]
+        message_id = store.enqueue(new_message(), iter(pieces), now=T0)
+        with store.open_content(message_id) as stream:
+            assert stream.read() == b"".join(pieces)
+
+    def test_an_empty_mail_is_stored_empty(self, store: QueueStore):
+        message_id = store.enqueue(new_message(), io.BytesIO(b""), now=T0)
+        with store.open_content(message_id) as stream:
+            assert stream.read() == b""
+
+    def test_ids_are_never_reused_after_a_purge(self, store: QueueStore):
+        first, second = enqueue(store), enqueue(store)
+        store.purge(ids=[second])
+        assert enqueue(store) > second > first
+
+    def test_unknown_ids_are_reported(self, store: QueueStore):
+        assert store.get_message(999) is None
+        with pytest.raises(MessageNotFound):
+            store.open_content(999)
+        with pytest.raises(MessageNotFound):
+            store.add_attempt(999, attempt())
+
+
+# -- claiming -------------------------------------------------------------------
+
+
+class TestClaim:
+    def test_claims_oldest_first_up_to_the_limit(self, store: QueueStore):
+        ids = [enqueue(store) for _ in range(3)]
+        assert claim(store, limit=2) == ids[:2]
+        assert claim(store, limit=2) == ids[2:]
+        assert claim(store) == []
+
+    def test_a_claim_records_owner_and_lease(self, store: QueueStore):
+        message_id = enqueue(store, "a@x.test")
+        [claimed] = store.claim_due(T0, limit=1, worker_id="host:42", lease=LEASE)
+        assert (claimed.claimed_by, claimed.claim_expires) == ("host:42", T0 + LEASE)
+        assert [r.address for r in claimed.recipients] == ["a@x.test"]
+        assert claimed.options == ("-t", "-i")
+        assert status_of(store, message_id) == S.SENDING
+
+    def test_deferred_messages_wait_for_their_back_off(self, store: QueueStore):
+        message_id = enqueue(store)
+        claim(store)
+        store.defer(message_id, T0, T0 + 10 * MINUTE)
+        assert claim(store, at=T0 + 9 * MINUTE) == []
+        assert claim(store, at=T0 + 10 * MINUTE) == [message_id]
+
+    def test_ignore_backoff_claims_deferred_messages_early(self, store: QueueStore):
+        message_id = enqueue(store)
+        claim(store)
+        store.defer(message_id, T0, T0 + 10 * MINUTE)
+        assert claim(store, ignore_backoff=True) == [message_id]
+
+    def test_a_message_queued_in_the_future_is_not_due_yet(self, store: QueueStore):
+        enqueue(store, at=T0 + MINUTE)
+        assert claim(store) == []
+
+    def test_claims_can_be_restricted_to_an_account_or_ids(self, store: QueueStore):
+        work = enqueue(store, account="work")
+        home = [enqueue(store, account="home") for _ in range(2)]
+        assert claim(store, account="work") == [work]
+        assert claim(store, ids=[home[1]]) == [home[1]]
+        assert claim(store) == [home[0]]
+
+    def test_only_queued_and_deferred_messages_are_claimed(self, store: QueueStore):
+        sent, failed = enqueue(store), enqueue(store)
+        claim(store)
+        store.mark_sent(sent, T0)
+        store.fail(failed, T0)
+        assert claim(store, ignore_backoff=True, ids=[sent, failed]) == []
+
+    def test_a_claim_lists_only_undelivered_recipients(self, store: QueueStore):
+        message_id = enqueue(store, "a@x.test", "b@x.test", "c@x.test")
+        claim(store)
+        store.defer(message_id, T0, T0 + MINUTE, results=[
+            RecipientResult(0, RS.SENT, 250, "250 ok"),
+            RecipientResult(1, RS.FAILED, 550, "550 no such user"),
+            RecipientResult(2, RS.DEFERRED, 451, "451 later"),
+        ])
+        [again] = store.claim_due(T0 + MINUTE, limit=1, worker_id="w", lease=LEASE)
+        assert [(r.position, r.address) for r in again.recipients] == [(2, "c@x.test")]
+
+
+class TestLeases:
+    def test_an_expired_claim_goes_back_to_queued_without_back_off(self, store: QueueStore):
+        message_id = enqueue(store)
+        claim(store)
+        assert store.reclaim_expired(T0 + LEASE - MINUTE) == []
+        assert store.reclaim_expired(T0 + LEASE + MINUTE) == [message_id]
+        detail = store.get_message(message_id)
+        assert detail is not None
+        assert (detail.status, detail.deferrals, detail.claimed_by) == (S.QUEUED, 0, None)
+        assert claim(store, at=T0 + LEASE + MINUTE) == [message_id]
+
+    def test_a_renewed_claim_is_not_reclaimed(self, store: QueueStore):
+        message_id = enqueue(store)
+        claim(store, worker_id="w1")
+        assert store.renew_claims([message_id], worker_id="w1", until=T0 + 3 * LEASE) == 1
+        assert store.renew_claims([message_id], worker_id="someone-else", until=T0) == 0
+        assert store.reclaim_expired(T0 + 2 * LEASE) == []
+
+    def test_a_flusher_that_lost_its_claim_cannot_defer(self, store: QueueStore):
+        message_id = enqueue(store)
+        claim(store)
+        store.reclaim_expired(T0 + 2 * LEASE)
+        assert store.defer(message_id, T0, T0 + MINUTE) is False
+        assert status_of(store, message_id) == S.QUEUED
+
+    def test_a_flusher_that_lost_its_claim_still_marks_sent(self, store: QueueStore):
+        message_id = enqueue(store)
+        claim(store)
+        store.reclaim_expired(T0 + 2 * LEASE)
+        assert store.mark_sent(message_id, T0, attempt=attempt()) is True
+        assert status_of(store, message_id) == S.SENT
+
+
+# -- outcomes --------------------------------------------------------------------
+
+
+class TestOutcomes:
+    def test_mark_sent_finishes_message_and_recipients(self, store: QueueStore):
+        message_id = enqueue(store, "a@x.test", "b@x.test")
+        claim(store)
+        assert store.mark_sent(message_id, T0 + MINUTE, attempt=attempt()) is True
+        detail = store.get_message(message_id)
+        assert detail is not None
+        assert (detail.status, detail.finished, detail.next_attempt) == (S.SENT, T0 + MINUTE, None)
+        assert (detail.claimed_by, detail.claim_expires) == (None, None)
+        assert [r.status for r in detail.recipient_states] == [RS.SENT, RS.SENT]
+        assert (detail.attempts, detail.last_exit_code, detail.last_smtp_status) == (1, 0, 250)
+
+    def test_mark_sent_keeps_recipients_the_server_refused(self, store: QueueStore):
+        message_id = enqueue(store, "a@x.test", "b@x.test")
+        claim(store)
+        store.mark_sent(message_id, T0, results=[RecipientResult(1, RS.FAILED, 550, "550 unknown")])
+        detail = store.get_message(message_id)
+        assert detail is not None
+        states = [(r.status, r.smtp_status, r.smtp_message) for r in detail.recipient_states]
+        assert states == [(RS.SENT, None, None), (RS.FAILED, 550, "550 unknown")]
+
+    def test_defer_consumes_back_off(self, store: QueueStore):
+        message_id = enqueue(store, "a@x.test")
+        claim(store)
+        assert store.defer(message_id, T0, T0 + MINUTE, attempt=attempt(69, 451)) is True
+        detail = store.get_message(message_id)
+        assert detail is not None
+        assert (detail.status, detail.next_attempt, detail.deferrals) == (S.DEFERRED, T0 + MINUTE, 1)
+        assert (detail.attempts, detail.last_exit_code, detail.last_smtp_status) == (1, 69, 451)
+        assert detail.recipient_states[0].status == RS.DEFERRED
+
+    def test_an_unreachable_server_consumes_no_back_off(self, store: QueueStore):
+        message_id = enqueue(store)
+        claim(store)
+        assert store.release_unreachable(message_id, T0, attempt=attempt(75, None)) is True
+        detail = store.get_message(message_id)
+        assert detail is not None
+        assert (detail.status, detail.deferrals, detail.attempts) == (S.QUEUED, 0, 1)
+        assert claim(store) == [message_id]
+
+    def test_fail_fails_every_undelivered_recipient(self, store: QueueStore):
+        message_id = enqueue(store, "a@x.test", "b@x.test")
+        claim(store)
+        assert store.fail(message_id, T0, attempt=attempt(65, 554)) is True
+        detail = store.get_message(message_id)
+        assert detail is not None
+        assert (detail.status, detail.finished) == (S.FAILED, T0)
+        assert [r.status for r in detail.recipient_states] == [RS.FAILED, RS.FAILED]
+
+    def test_expire_ends_a_claimed_message(self, store: QueueStore):
+        message_id = enqueue(store)
+        claim(store)
+        assert store.expire(message_id, T0, attempt=attempt(69, 451)) is True
+        assert status_of(store, message_id) == S.EXPIRED
+
+    def test_transitions_need_a_claim(self, store: QueueStore):
+        message_id = enqueue(store)
+        assert store.fail(message_id, T0) is False
+        assert store.release_unreachable(message_id, T0) is False
+        assert status_of(store, message_id) == S.QUEUED
+
+    def test_expire_old_expires_only_waiting_messages_past_max_age(self, store: QueueStore):
+        old, sending = enqueue(store), enqueue(store)
+        young = enqueue(store, at=T0 + timedelta(days=1))
+        claim(store, ids=[sending])
+        expired = store.expire_old(T0 + timedelta(days=5), timedelta(days=5))
+        assert expired == [old]
+        assert [status_of(store, i) for i in (old, sending, young)] == [S.EXPIRED, S.SENDING, S.QUEUED]
+
+    def test_recipient_results_are_stored_as_reported(self, store: QueueStore):
+        message_id = enqueue(store, "a@x.test")
+        store.record_recipient_results(message_id, [RecipientResult(0, RS.DEFERRED, 452, "452 full")],
+                                       T0 + MINUTE)
+        detail = store.get_message(message_id)
+        assert detail is not None
+        [state] = detail.recipient_states
+        assert (state.status, state.smtp_status, state.smtp_message, state.updated) == (
+            RS.DEFERRED, 452, "452 full", T0 + MINUTE)
+
+
+class TestHistory:
+    def test_every_attempt_is_kept_in_order(self, store: QueueStore):
+        message_id = enqueue(store)
+        store.add_attempt(message_id, attempt(75, None, at=T0))
+        store.add_attempt(message_id, attempt(69, 451, at=T0 + MINUTE))
+        store.add_attempt(message_id, attempt(0, 250, at=T0 + 2 * MINUTE))
+        detail = store.get_message(message_id)
+        assert detail is not None
+        assert [(a.exit_code, a.smtp_status) for a in detail.history] == [(75, None), (69, 451), (0, 250)]
+        assert detail.history[1] == attempt(69, 451, at=T0 + MINUTE)
+        assert (detail.attempts, detail.last_exit_code) == (3, 0)
+
+
+# -- management ------------------------------------------------------------------
+
+
+class TestList:
+    def test_lists_pending_messages_in_id_order_with_recipients(self, store: QueueStore):
+        first = enqueue(store, "a@x.test", "b@x.test", subject="one")
+        sent = enqueue(store)
+        third = enqueue(store, "c@x.test")
+        claim(store, ids=[sent])
+        store.mark_sent(sent, T0)
+        listed = store.list_messages()
+        assert [m.id for m in listed] == [first, third]
+        assert listed[0].recipients == ("a@x.test", "b@x.test")
+        assert (listed[0].subject, listed[0].status, listed[0].account) == ("one", S.QUEUED, "default")
+
+    def test_lists_by_status(self, store: QueueStore):
+        queued, sent = enqueue(store), enqueue(store)
+        claim(store, ids=[sent])
+        store.mark_sent(sent, T0)
+        assert [m.id for m in store.list_messages([S.SENT])] == [sent]
+        assert [m.id for m in store.list_messages(list(S))] == [queued, sent]
+
+    def test_pages_with_after_id_and_limit(self, store: QueueStore):
+        ids = [enqueue(store) for _ in range(5)]
+        page1 = store.list_messages(limit=2)
+        page2 = store.list_messages(after_id=page1[-1].id, limit=2)
+        page3 = store.list_messages(after_id=page2[-1].id, limit=2)
+        assert [m.id for m in page1 + page2 + page3] == ids
+
+
+class TestPurgeRetryPrune:
+    def test_purge_by_id_deletes_message_recipients_content_and_history(self, store: QueueStore):
+        keep, gone = enqueue(store), enqueue(store, body=mail(CHUNK_SIZE + 1))
+        store.add_attempt(gone, attempt())
+        assert store.purge(ids=[gone]) == [gone]
+        assert store.get_message(gone) is None
+        with pytest.raises(MessageNotFound):
+            store.open_content(gone)
+        assert store.get_message(keep) is not None
+
+    def test_purge_by_status_and_age(self, store: QueueStore):
+        old_failed = enqueue(store, at=T0 - timedelta(days=3))
+        new_failed = enqueue(store, at=T0 - timedelta(hours=1))
+        queued = enqueue(store, at=T0 - timedelta(days=3))
+        claim(store, ids=[old_failed, new_failed])
+        store.fail(old_failed, T0)
+        store.fail(new_failed, T0)
+        assert store.purge(statuses=[S.FAILED], older_than=T0 - timedelta(days=1)) == [old_failed]
+        assert store.purge(statuses=list(S)) == [new_failed, queued]
+
+    def test_purge_never_deletes_a_message_being_sent(self, store: QueueStore):
+        message_id = enqueue(store)
+        claim(store)
+        assert store.purge(ids=[message_id]) == []
+        assert store.purge(statuses=list(S)) == []
+
+    def test_purge_needs_a_selection(self, store: QueueStore):
+        with pytest.raises(ValueError):
+            store.purge()
+
+    def test_retry_requeues_failed_and_expired_messages_afresh(self, store: QueueStore):
+        message_id = enqueue(store, "a@x.test", "b@x.test")
+        claim(store)
+        store.defer(message_id, T0, T0 + MINUTE, results=[RecipientResult(0, RS.SENT, 250, "ok")])
+        claim(store, at=T0 + MINUTE)
+        store.fail(message_id, T0 + MINUTE)
+        later = T0 + timedelta(days=2)
+        assert store.retry(later, ids=[message_id]) == [message_id]
+        detail = store.get_message(message_id)
+        assert detail is not None
+        assert (detail.status, detail.deferrals, detail.queued_at, detail.finished) == (
+            S.QUEUED, 0, later, None)
+        assert [r.status for r in detail.recipient_states] == [RS.SENT, RS.PENDING]
+        assert claim(store, at=later) == [message_id]
+
+    def test_retry_all_failed_includes_expired_and_skips_the_rest(self, store: QueueStore):
+        failed, expired, queued = enqueue(store), enqueue(store), enqueue(store, at=T0 + MINUTE)
+        claim(store, ids=[failed])
+        store.fail(failed, T0)
+        store.expire_old(T0 + timedelta(days=5), timedelta(days=5, seconds=-30))
+        assert status_of(store, expired) == S.EXPIRED
+        assert store.retry(T0, all_failed=True) == [failed, expired]
+        assert store.retry(T0, ids=[queued]) == []
+
+    def test_prune_sent_deletes_only_sent_messages_past_keep_sent(self, store: QueueStore):
+        old, new, failed = enqueue(store), enqueue(store), enqueue(store)
+        claim(store)
+        store.mark_sent(old, T0)
+        store.mark_sent(new, T0 + timedelta(days=6))
+        store.fail(failed, T0)
+        assert store.prune_sent(T0 + timedelta(days=7, minutes=1), timedelta(days=7)) == 1
+        assert store.get_message(old) is None
+        assert store.get_message(new) is not None and store.get_message(failed) is not None
+
+
+class TestStreaming:
+    def test_a_mail_purged_while_read_raises_instead_of_ending_early(self, store: QueueStore):
+        message_id = enqueue(store, body=mail(3 * CHUNK_SIZE))
+        stream = store.open_content(message_id)
+        assert len(stream.read(10)) == 10
+        store.purge(ids=[message_id])
+        with pytest.raises(StoreError):
+            stream.read()
