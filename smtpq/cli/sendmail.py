@@ -32,10 +32,10 @@ def sendmail(args: Sequence[str], prog: str) -> int:
 
     cmd = parse_args(args)
     env = os.environ
-    if cmd.mode in (Mode.QUEUE_FLUSH, Mode.QUEUE_LIST):
+    if cmd.mode in (Mode.SENDMAIL, Mode.QUEUE_FLUSH, Mode.QUEUE_LIST):
         from smtpq.queue.modes import run_queue_mode
 
-        return run_queue_mode(cmd, prog=prog, env=env)
+        return run_queue_mode(cmd, prog=prog, env=env, args=args)
     from smtpq.sender.modes.dispatch import run_sender_mode
 
     return run_sender_mode(cmd, prog=prog, env=env)

@@ -99,7 +99,7 @@ def _authenticator(credentials: dict[str, str]):
     def check(server, session, envelope, mechanism, auth_data) -> AuthResult:
         ok = (isinstance(auth_data, LoginPassword)
               and credentials.get(auth_data.login.decode()) == auth_data.password.decode())
-        return AuthResult(success=ok)
+        return AuthResult(success=ok, handled=False)  # aiosmtpd then replies 235 or 535
     return check
 
 

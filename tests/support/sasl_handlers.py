@@ -1,8 +1,8 @@
 """Server sides of the SASL mechanisms, written from the RFCs, for aiosmtpd.
 
 :class:`SaslHandler` extends :class:`~tests.support.aiosmtpd_server.RecordingHandler`
-with ``auth_<MECH>`` methods (aiosmtpd's hook for mechanisms it lacks; PLAIN and
-LOGIN stay aiosmtpd's own).  Use it as::
+with ``auth_<MECH>`` methods (aiosmtpd's hook for extra mechanisms; PLAIN and
+LOGIN replace aiosmtpd's built-ins so that a wrong password gets a ``535``).  Use it as::
 
     users = {"bob": "s3cret"}
     server = smtp_server(handler=SaslHandler(users), credentials=users,
@@ -52,8 +52,10 @@ class SaslHandler(RecordingHandler):
 
     ``external_identities`` lists the authorization identities EXTERNAL accepts
     ("" = the identity of the TLS client certificate); ``scram_forge_signature``
-    makes SCRAM send a wrong server signature; ``ntlm`` enables NTLM through
-    pyspnego's acceptor (``NTLM_USER_FILE`` must name a ``DOMAIN:USER:PASSWORD`` file).
+    makes SCRAM send a wrong server signature.  NTLM uses pyspnego's acceptor
+    (``NTLM_USER_FILE`` must name a ``DOMAIN:USER:PASSWORD`` file); GSSAPI uses its
+    Kerberos acceptor (needs ``gssapi``/``krb5`` and a keytab with ``smtp/HOST`` in
+    ``KRB5_KTNAME``, e.g. from ``k5test``).
     """
 
     def __init__(self, users: dict[str, str] | None = None, *,
@@ -71,6 +73,41 @@ class SaslHandler(RecordingHandler):
     def _result(self, mechanism: str, user: str | None, ok: bool) -> AuthResult:
         self.attempts.append((mechanism, user, ok))
         return AuthResult(success=True, auth_data=user) if ok else _fail()
+
+    # -- RFC 4616 and LOGIN (replacing aiosmtpd's, so failures get a 535) -----
+    @auth_mechanism("PLAIN")
+    async def auth_PLAIN(self, server: SMTP, args: list[str]) -> AuthResult:  # noqa: N802
+        message = await self._initial(server, args)
+        if message is MISSING:
+            return _aborted()
+        parts = message.split(b"\0")
+        if len(parts) != 3:
+            return self._result("PLAIN", None, False)
+        user, password = parts[1].decode("utf-8", "replace"), parts[2].decode("utf-8", "replace")
+        return self._result("PLAIN", user, self._password_ok(user, password))
+
+    @auth_mechanism("LOGIN")
+    async def auth_LOGIN(self, server: SMTP, args: list[str]) -> AuthResult:  # noqa: N802
+        user = await server.challenge_auth("Username:")
+        if user is MISSING:
+            return _aborted()
+        password = await server.challenge_auth("Password:")
+        if password is MISSING:
+            return _aborted()
+        name = user.decode("utf-8", "replace")
+        ok = self._password_ok(name, password.decode("utf-8", "replace"))
+        return self._result("LOGIN", name, ok)
+
+    def _password_ok(self, user: str, password: str) -> bool:
+        expected = self.users.get(user)
+        return expected is not None and hmac.compare_digest(expected.encode(), password.encode())
+
+    @staticmethod
+    async def _initial(server: SMTP, args: list[str]) -> Any:
+        """The initial response from the AUTH line (RFC 4954 §4), or the answer to ``334``."""
+        if len(args) > 1:
+            return b"" if args[1] == "=" else base64.b64decode(args[1])
+        return await server.challenge_auth("")
 
     # -- RFC 2195 ----------------------------------------------------------
     @auth_mechanism("CRAM-MD5")
@@ -106,8 +143,7 @@ class SaslHandler(RecordingHandler):
             return mechanism.make_auth_info(self.users[user], iteration_count=4096)
 
         scram = mechanism.make_server(auth_info)
-        client_first = (base64.b64decode(args[1]) if len(args) > 1
-                        else await server.challenge_auth(""))
+        client_first = await self._initial(server, args)
         if client_first is MISSING:
             return _aborted()
         try:
@@ -129,8 +165,7 @@ class SaslHandler(RecordingHandler):
     # -- RFC 7628 and Google's XOAUTH2 ----------------------------------------
     @auth_mechanism("OAUTHBEARER")
     async def auth_OAUTHBEARER(self, server: SMTP, args: list[str]) -> AuthResult:  # noqa: N802
-        message = (base64.b64decode(args[1]) if len(args) > 1
-                   else await server.challenge_auth(""))
+        message = await self._initial(server, args)
         if message is MISSING:
             return _aborted()
         header, _, rest = message.decode("utf-8", "replace").partition("\x01")
@@ -142,8 +177,7 @@ class SaslHandler(RecordingHandler):
 
     @auth_mechanism("XOAUTH2")
     async def auth_XOAUTH2(self, server: SMTP, args: list[str]) -> AuthResult:  # noqa: N802
-        message = (base64.b64decode(args[1]) if len(args) > 1
-                   else await server.challenge_auth(""))
+        message = await self._initial(server, args)
         if message is MISSING:
             return _aborted()
         fields = dict(kv.split("=", 1) for kv in message.decode("utf-8", "replace").split("\x01")
@@ -196,13 +230,36 @@ class SaslHandler(RecordingHandler):
     # -- RFC 4422 Appendix A --------------------------------------------------
     @auth_mechanism("EXTERNAL")
     async def auth_EXTERNAL(self, server: SMTP, args: list[str]) -> AuthResult:  # noqa: N802
-        authzid = (base64.b64decode(args[1]) if len(args) > 1
-                   else await server.challenge_auth(""))
+        authzid = await self._initial(server, args)
         if authzid is MISSING:
             return _aborted()
         has_cert = bool(server.transport.get_extra_info("peercert"))
         identity = authzid.decode("utf-8", "replace")
         return self._result("EXTERNAL", identity, has_cert and identity in self.external_identities)
+
+    # -- RFC 4752 through pyspnego's Kerberos acceptor (needs gssapi + a keytab) -
+    @auth_mechanism("GSSAPI")
+    async def auth_GSSAPI(self, server: SMTP, args: list[str]) -> AuthResult:  # noqa: N802
+        import spnego
+
+        acceptor = spnego.server(protocol="kerberos", service="smtp")
+        token = await self._initial(server, args)
+        try:
+            while token is not MISSING and not acceptor.complete:
+                answer = acceptor.step(token)
+                token = await server.challenge_auth(answer or b"")
+            if token is MISSING:
+                return _aborted()
+            # §3.1: offer "no security layer" only, max size 0; wrapped without encryption.
+            offer = acceptor.wrap(bytes([0x01, 0, 0, 0]), encrypt=False).data
+            reply = await server.challenge_auth(offer)
+            if reply is MISSING:
+                return _aborted()
+            choice = acceptor.unwrap(reply).data
+        except Exception:  # noqa: BLE001 - any GSS failure is a rejection
+            return self._result("GSSAPI", None, False)
+        self.gssapi_authzid = choice[4:].decode()
+        return self._result("GSSAPI", acceptor.client_principal, choice[:1] == b"\x01")
 
     # -- NTLM through pyspnego's acceptor -------------------------------------
     @auth_mechanism("NTLM")

@@ -16,6 +16,10 @@ class AuthChannel(Protocol):
     tls_active: bool
     #: The host name used to reach the server (for GSSAPI/DIGEST-MD5 service names).
     server_host: str
+    #: The port connected to (OAUTHBEARER sends it, RFC 7628 §3.1); 0 when unknown
+    #: or not TCP.  Read with ``getattr(channel, "server_port", 0)``, so a session
+    #: without it still works (the port is then left out).
+    server_port: int
 
     def command(self, line: str, *, secret: bool = False) -> Reply:
         """Send one command line (CRLF added) and read its reply.

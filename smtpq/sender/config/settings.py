@@ -57,7 +57,7 @@ class Account:
     # Authentication: auth is None (off), AUTH_CHOOSE (on) or a method name
     auth: str | None = None
     user: str | None = None
-    password: str | None = None
+    password: str | None = dataclasses.field(default=None, repr=False)  # never in a repr
     passwordeval: str | None = None
     ntlmdomain: str | None = None
 

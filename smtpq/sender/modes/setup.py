@@ -58,12 +58,19 @@ def _read_envelope_from(cmd: CommandLine, stdin: BinaryIO, notes: list[str]) -> 
     from smtpq.sender.message.headers import read_header_block
     from smtpq.sender.message.rewrite import from_header_address
 
-    headers = read_header_block(stdin)
+    headers = read_header_block(stdin, keep=keep_header)
     address = from_header_address(headers)
     notes.append(f"envelope from address extracted from mail: {address or '(null)'}")
     if address is not None:
         cmd.set_envelope_from(address)
     return headers
+
+
+def keep_header(name: str) -> bool:
+    """Header fields to keep parsed: those msmtp's rules use, plus Subject for queue listings."""
+    from smtpq.sender.message.headers import tracked
+
+    return tracked(name) or name.lower() == "subject"
 
 
 def _passwordeval(command: str) -> str:

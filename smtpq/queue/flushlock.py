@@ -1,0 +1,63 @@
+"""The per-host flush lock: one flusher per queue, and a hand-off from enqueue to flusher.
+
+The lock is an ``flock`` on a file next to the database (``filelock``'s Unix
+lock is the same ``flock``, so both interoperate).  An enqueue that finds the
+lock free takes it and passes the locked descriptor to the flusher it starts:
+the lock is therefore held from that moment, and a burst of 1,000 enqueues
+starts one flusher, not 1,000.  An enqueue that finds it taken does nothing:
+the running flusher re-checks for new mail after it lets the lock go (see
+``smtpq.queue.flush``), so no mail waits for the next cron tick.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import os
+from collections.abc import Mapping
+
+from smtpq.queue.sqlite_db import sqlite_path
+
+LOCK_SUFFIX = ".flush.lock"
+
+
+def lock_path(database: str, env: Mapping[str, str]) -> str:
+    """The lock file for *database*: beside a SQLite file, else in the user's data dir."""
+    path = sqlite_path(database)
+    if path is not None:
+        return path + LOCK_SUFFIX
+    data_home = env.get("XDG_DATA_HOME") or os.path.join(env.get("HOME", "/"), ".local", "share")
+    digest = hashlib.sha256(database.encode("utf-8", "surrogateescape")).hexdigest()[:16]
+    return os.path.join(data_home, "smtpq", f"flush-{digest}{LOCK_SUFFIX}")
+
+
+def try_lock(path: str) -> int | None:
+    """An open descriptor holding the exclusive lock on *path*, or None if it is taken."""
+    directory = os.path.dirname(path)
+    if directory:
+        os.makedirs(directory, mode=0o700, exist_ok=True)
+    fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        os.close(fd)
+        return None
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd
+
+
+def adopt_lock(fd: int) -> int:
+    """Check that an inherited descriptor really holds the lock (flock is idempotent)."""
+    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    os.set_inheritable(fd, False)
+    return fd
+
+
+def release(fd: int) -> None:
+    """Let the lock go (closing the last descriptor releases the flock)."""
+    try:
+        fcntl.flock(fd, fcntl.LOCK_UN)
+    finally:
+        os.close(fd)

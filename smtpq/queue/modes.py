@@ -1,0 +1,89 @@
+"""The sendmail command line's queue modes: enqueue (the default), ``-q`` flush, ``-bp`` list.
+
+Enqueue is the hottest path of the product: it resolves the account and the
+envelope exactly as ``--send-now`` would (so a configuration error is 78 and a
+mail without recipients 64, as msmtp), stamps Date and Message-ID now, and
+stores the mail with the stdlib ``sqlite3`` path.  It imports neither
+SQLAlchemy, Alembic, tenacity nor click.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from collections.abc import Mapping, Sequence
+from typing import BinaryIO
+
+from smtpq.queue.new_message import NewMessage
+from smtpq.sender.options import CommandLine, Mode
+
+
+def run_queue_mode(cmd: CommandLine, *, prog: str, env: Mapping[str, str],
+                   args: Sequence[str]) -> int:
+    """Run the queue mode *cmd* asks for; returns the exit code."""
+    if cmd.mode is Mode.QUEUE_LIST:
+        from smtpq.cli.main import mailq_main
+
+        mailq_main([])
+        return 0
+    if cmd.mode is Mode.QUEUE_FLUSH:
+        from smtpq.queue.flush_command import flush_from_sendmail
+
+        return flush_from_sendmail(cmd, env=env)
+    return enqueue_from_stdin(cmd, env=env, args=args, stdin=sys.stdin.buffer)
+
+
+def enqueue_from_stdin(cmd: CommandLine, *, env: Mapping[str, str], args: Sequence[str],
+                       stdin: BinaryIO) -> int:
+    """Store the mail on *stdin* durably, then start a background flush if configured."""
+    from smtpq.queue.enqueue import enqueue_message
+    from smtpq.queue.settings import AfterEnqueue, load_settings
+
+    settings = load_settings(env)
+    message, content = _prepare(cmd, env=env, args=args, stdin=stdin)
+    with content:
+        enqueue_message(settings.database, message, content.iter_bytes())
+    if settings.after_enqueue is AfterEnqueue.FLUSH:
+        from smtpq.queue.trigger import start_background_flush
+
+        start_background_flush(settings.database, env)
+    return 0
+
+
+def _prepare(cmd: CommandLine, *, env: Mapping[str, str], args: Sequence[str],
+             stdin: BinaryIO):  # type: ignore[no-untyped-def]
+    """Resolve the account and rewrite the mail as msmtp would, without sending it."""
+    from smtpq.sender.message.compose import prepare_message
+    from smtpq.sender.message.headers import read_header_block
+    from smtpq.sender.modes.setup import keep_header, resolve
+    from smtpq.sender.options.canonical import canonical_argv
+
+    # passwordeval is run at flush time, when the password is needed (it may
+    # ask a gpg agent); msmtp would run it here only because it sends now.
+    resolved = resolve(cmd, env=env, stdin=stdin, run_passwordeval=False)
+    headers = resolved.headers or read_header_block(stdin, keep=keep_header)
+    account = resolved.account
+    prepared = prepare_message(
+        stdin, account, recipients=cmd.recipients, read_recipients=cmd.read_recipients,
+        read_envelope_from=cmd.read_envelope_from,
+        envelope_from_arg=None if cmd.read_envelope_from else cmd.envelope_from,
+        full_name=cmd.full_name, now=time.time(), headers=headers)
+    cwd = os.getcwd()
+    message = NewMessage(
+        account=account.name, envelope_from=prepared.envelope_from,
+        recipients=tuple(prepared.recipients), options=tuple(canonical_argv(cmd, cwd)),
+        config_file=None if cmd.config_file is None else os.path.join(cwd, cmd.config_file),
+        msgid=_header_value(prepared, "message-id"),
+        subject=_header_value(prepared, "subject"))
+    return message, prepared
+
+
+def _header_value(prepared, name: str) -> str | None:  # type: ignore[no-untyped-def]
+    """A header's unfolded value from the added lines or the original block, for listings."""
+    prefix = name.encode("ascii") + b":"
+    for line in prepared.rewrite.added.split(b"\n"):
+        if line.lower().startswith(prefix):
+            return line[len(prefix):].strip().decode("utf-8", "replace")
+    field = prepared.headers.get(name)
+    return field.value.strip() if field is not None else None

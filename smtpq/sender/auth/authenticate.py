@@ -1,0 +1,55 @@
+"""SMTP AUTH for one account on a connected session: choose, check, obtain, exchange.
+
+The steps and their failures follow msmtp 1.8.23 (observed), all before any
+AUTH byte is sent except the exchange itself:
+
+1. method choice (:mod:`~smtpq.sender.auth.choice`), EX_UNAVAILABLE;
+2. every method but EXTERNAL needs a user:
+   ``authentication method X needs a user name``, EX_UNAVAILABLE;
+3. every method but EXTERNAL and GSSAPI needs a password
+   (:mod:`~smtpq.sender.auth.passwords`):
+   ``authentication method X needs a password``, EX_UNAVAILABLE;
+4. the SASL exchange (:mod:`~smtpq.sender.auth.exchange`).
+"""
+
+from __future__ import annotations
+
+from smtpq.sender.auth.channel import AuthChannel
+from smtpq.sender.auth.choice import choose_method
+from smtpq.sender.auth.exchange import run_exchange
+from smtpq.sender.auth.passwords import obtain_password
+from smtpq.sender.auth.sasl import PASSWORDLESS, USERLESS, Credentials, create_mechanism
+from smtpq.sender.config.settings import Account
+from smtpq.sender.errors import DeliveryError
+from smtpq.sender.sysexits import ExitCode
+
+
+def authenticate(channel: AuthChannel, account: Account) -> str:
+    """Authenticate *channel* as *account* (whose ``auth`` is on); return the method used."""
+    if account.auth is None:
+        raise ValueError("authenticate() called with auth off")
+    method = choose_method(account.auth, channel.auth_methods, channel.tls_active)
+    if method not in USERLESS and account.user is None:
+        raise _unavailable(f"authentication method {method} needs a user name")
+    host = account.host or channel.server_host
+    password = obtain_password(account, method, host)
+    if password is None and method not in PASSWORDLESS:
+        raise _unavailable(f"authentication method {method} needs a password")
+    credentials = Credentials(
+        user=account.user, password=password, host=host,
+        port=_port(channel, account), ntlmdomain=account.ntlmdomain,
+    )
+    run_exchange(channel, create_mechanism(method, credentials))
+    return method
+
+
+def _port(channel: AuthChannel, account: Account) -> int:
+    """The TCP port for OAUTHBEARER: the channel's if it tells, else the account's."""
+    port = getattr(channel, "server_port", 0)
+    if port:
+        return int(port)
+    return account.effective_port() if account.host and not account.socket else 0
+
+
+def _unavailable(message: str) -> DeliveryError:
+    return DeliveryError(message, exit_code=ExitCode.EX_UNAVAILABLE)
