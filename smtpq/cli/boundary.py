@@ -29,8 +29,11 @@ def report(prog: str, error: SmtpqError, argv0: str | None = None) -> int:
     if argv0 and getattr(error, "prefix_is_argv0", False):
         prog = argv0
     lines = [error.message, *error.details]
-    sys.stderr.write("".join(f"{prog}: {line}\n" for line in lines))
+    text = "".join(f"{prog}: {line}\n" for line in lines)
+    # Configuration values keep undecodable bytes as surrogates: give them back as bytes.
     sys.stderr.flush()
+    sys.stderr.buffer.write(text.encode("utf-8", "surrogateescape"))
+    sys.stderr.buffer.flush()
     return int(error.exit_code)
 
 

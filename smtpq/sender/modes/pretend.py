@@ -1,4 +1,8 @@
-"""``--pretend`` (and the configuration part of ``--debug``): msmtp's exact listing on stdout."""
+"""``--pretend`` (and the configuration part of ``--debug``): msmtp's exact listing on stdout.
+
+msmtp 1.8.23 forgets ``set_msgid_header`` in this listing; smtpq shows it
+(after ``set_date_header``), the only line msmtp does not print.
+"""
 
 from __future__ import annotations
 
@@ -25,27 +29,11 @@ def configuration_text(cmd: CommandLine, account: Account) -> str:
     """The ``key = value`` block and msmtp's closing line for the mode."""
     lines = pretend_lines(account, sendmail=cmd.sendmail,
                           read_envelope_from=cmd.read_envelope_from)
-    if cmd.sendmail:
-        lines.append(_set_msgid_line(account))
     if cmd.rmqs is not None:
         lines.append(f"RMQS argument = {cmd.rmqs}")
     elif cmd.sendmail:
         lines.append(_recipients_line(cmd))
-    return "".join(f"{line}\n" for line in _ordered(lines))
-
-
-def _set_msgid_line(account: Account) -> str:
-    # msmtp 1.8.23 forgets this setting in --pretend; smtpq shows it after set_date_header.
-    return f"set_msgid_header = {account.set_msgid_header.value}"
-
-
-def _ordered(lines: list[str]) -> list[str]:
-    msgid = [line for line in lines if line.startswith("set_msgid_header = ")]
-    rest = [line for line in lines if not line.startswith("set_msgid_header = ")]
-    for i, line in enumerate(rest):
-        if line.startswith("set_date_header = "):
-            return rest[:i + 1] + msgid + rest[i + 1:]
-    return rest + msgid
+    return "".join(f"{line}\n" for line in lines)
 
 
 def _recipients_line(cmd: CommandLine) -> str:
