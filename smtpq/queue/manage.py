@@ -2,10 +2,9 @@
 
 What the management commands need beyond the ``QueueStore`` interface:
 
-- ``list`` of 100,000 messages in well under two seconds.  ``entries`` reads
-  only the listed columns as plain tuples, a page at a time (keyset paging on
-  ``id``), with exactly two statements per page: the messages, then the
-  recipients of the whole page through one join — never one per message;
+- ``list`` of 100,000 messages in well under two seconds: ``pages`` reads a
+  page at a time (keyset paging on ``id``) through ``list_reads``, two
+  statements per page, never one per message;
 - ``purge``/``retry`` by id report each id they left alone and why (unknown,
   being sent, not failed), with the sysexits code the command should end with;
 - looking does not create: a SQLite file that does not exist is an empty
@@ -30,8 +29,9 @@ from smtpq.sender.errors import SmtpqError
 from smtpq.sender.sysexits import ExitCode
 
 if TYPE_CHECKING:
-    from sqlalchemy import Connection, Engine
+    from sqlalchemy import Engine
 
+    from smtpq.queue.list_reads import QueueEntry
     from smtpq.queue.records import MessageDetail
     from smtpq.queue.sql_store import SqlStore
 
@@ -39,25 +39,6 @@ if TYPE_CHECKING:
 PAGE = 2000
 #: Most ids handed to the store in one call (SQLite's bound-parameter limit is far above).
 _ID_BATCH = 500
-
-
-class QueueEntry(NamedTuple):
-    """One message as ``smtpq list`` shows it (a tuple: 100,000 of them are cheap)."""
-
-    id: int
-    status: MessageStatus
-    envelope_from: str
-    account: str
-    size: int
-    created: datetime
-    attempts: int
-    last_exit_code: int | None
-    next_attempt: datetime | None
-    last_smtp_status: int | None
-    last_smtp_message: str | None
-    subject: str | None
-    msgid: str | None
-    recipients: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -146,12 +127,14 @@ class Queue:
         """The messages in *statuses*, in id order, a page (list) at a time."""
         if self._store is None:
             return
+        from smtpq.queue.list_reads import read_page  # SQLAlchemy: not for --help
+
         size = page or PAGE
         wanted = [MessageStatus(status) for status in statuses]
         after = 0
         while True:
             with self._reader().begin() as connection:
-                entries = _read_page(connection, wanted, after, size)
+                entries = read_page(connection, wanted, after, size)
             if entries:
                 yield entries
             if len(entries) < size:
@@ -214,11 +197,12 @@ class Queue:
     # -- helpers -------------------------------------------------------------------
 
     def _reader(self) -> Engine:
-        if self._engine is None:
-            from smtpq.queue.engine import READ_ONLY, make_engine
+        """An engine of its own for the listing reads (the store keeps its engine private)."""
+        from smtpq.queue.engine import READ_ONLY, make_engine
 
-            self._engine = make_engine(self.url).execution_options(**READ_ONLY)
-        return self._engine
+        if self._engine is None:
+            self._engine = make_engine(self.url)
+        return self._engine.execution_options(**READ_ONLY)
 
     def _purgeable(self, message_id: int, selection: Selection) -> bool:
         try:
@@ -271,46 +255,6 @@ def _id_batches(ids: Sequence[int] | None) -> list[Sequence[int] | None]:
 
 def _older(created: datetime, cutoff: datetime | None) -> bool:
     return cutoff is None or created < cutoff
-
-
-def _read_page(connection: Connection, statuses: list[MessageStatus], after: int,
-               size: int) -> list[QueueEntry]:
-    """One page of entries with ids above *after*: two statements whatever its size."""
-    from sqlalchemy import select
-
-    from smtpq.queue.models import messages
-
-    m = messages.c
-    columns = (m.id, m.status, m.envelope_from, m.account, m.size, m.created, m.attempts,
-               m.last_exit_code, m.next_attempt, m.last_smtp_status, m.last_smtp_message,
-               m.subject, m.msgid)
-    rows = connection.execute(select(*columns).where(m.status.in_(statuses), m.id > after)
-                              .order_by(m.id).limit(size)).all()
-    if not rows:
-        return []
-    addresses = _page_addresses(connection, statuses, after, rows[-1][0])
-    return [QueueEntry(*row, tuple(addresses.get(row[0], ()))) for row in rows]
-
-
-def _page_addresses(connection: Connection, statuses: list[MessageStatus], after: int,
-                    last: int) -> dict[int, list[str]]:
-    """Recipient addresses of the listed messages with ids in (*after*, *last*], by id.
-
-    A range and the status filter, not an ``IN`` list of ids: one short
-    statement for a page of any size (no bound-parameter limit to respect).
-    """
-    from sqlalchemy import select
-
-    from smtpq.queue.models import messages, recipients
-
-    m, r = messages.c, recipients.c
-    query = (select(r.message_id, r.address).join(messages, m.id == r.message_id)
-             .where(m.status.in_(statuses), m.id > after, m.id <= last)
-             .order_by(r.message_id, r.position))
-    found: dict[int, list[str]] = {}
-    for message_id, address in connection.execute(query).all():
-        found.setdefault(message_id, []).append(address)
-    return found
 
 
 def utc_now() -> datetime:

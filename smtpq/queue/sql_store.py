@@ -129,8 +129,9 @@ class SqlStore:
 
     def claim_due(self, now: datetime, *, limit: int, worker_id: str, lease: timedelta,
                   account: str | None = None, ids: Collection[int] | None = None,
-                  ignore_backoff: bool = False) -> list[ClaimedMessage]:
-        query = select(M.id).where(M.status.in_(CLAIMABLE)).order_by(M.id).limit(limit)
+                  ignore_backoff: bool = False, after_id: int = 0) -> list[ClaimedMessage]:
+        query = (select(M.id).where(M.status.in_(CLAIMABLE), M.id > after_id)
+                 .order_by(M.id).limit(limit))
         if not ignore_backoff:
             query = query.where(M.next_attempt <= now)
         if account is not None:

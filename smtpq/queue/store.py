@@ -50,8 +50,11 @@ class QueueStore(Protocol):
 
     def claim_due(self, now: datetime, *, limit: int, worker_id: str, lease: timedelta,
                   account: str | None = None, ids: Collection[int] | None = None,
-                  ignore_backoff: bool = False) -> list[ClaimedMessage]:
+                  ignore_backoff: bool = False, after_id: int = 0) -> list[ClaimedMessage]:
         """Atomically move up to *limit* due messages, oldest first, to ``sending``.
+
+        Only ids above *after_id*: a flush walks the queue once, so mail it just
+        released (unreachable server) is not claimed again in the same run.
 
         Due: queued, or deferred with its back-off over (any deferred one when
         *ignore_backoff*).  Two concurrent callers never get the same message.

@@ -1,0 +1,35 @@
+"""``smtpq flush``: deliver what is due (a thin click wrapper around ``smtpq.queue``)."""
+
+from __future__ import annotations
+
+import os
+
+import click
+
+
+@click.command("flush")
+@click.option("--id", "ids", type=int, multiple=True, help="Only this message (repeatable).")
+@click.option("--account", help="Only messages for this account.")
+@click.option("--now", "ignore_backoff", is_flag=True, help="Ignore back-off: try deferred mail now.")
+@click.option("-q", "--quiet", is_flag=True, help="Print nothing, even when offline.")
+@click.option("-v", "--verbose", is_flag=True, help="Print a summary line.")
+@click.option("--background", is_flag=True, hidden=True)
+@click.option("--lock-fd", type=int, hidden=True)
+def flush(ids: tuple[int, ...], account: str | None, ignore_backoff: bool, quiet: bool,
+                  verbose: bool, background: bool, lock_fd: int | None) -> None:
+    """Deliver the queued mail that is due, through one connection per account.
+
+    Only one flush runs per queue at a time; a second one exits at once.
+
+    \b
+    Example:
+        smtpq flush            # what is due
+        smtpq flush --now      # also mail waiting for back-off
+        smtpq flush --id 42
+    """
+    from smtpq.queue.flush import FlushRequest
+    from smtpq.queue.flush_command import flush as run_flush
+
+    request = FlushRequest(ids=ids or None, account=account, ignore_backoff=ignore_backoff,
+                           lock_fd=lock_fd)
+    run_flush(request, env=os.environ, verbose=verbose, quiet=quiet or background)

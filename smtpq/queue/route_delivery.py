@@ -1,0 +1,139 @@
+"""Delivering one route's messages over one connection, and recording each outcome.
+
+The connection is opened once, with a few quick in-process retries (tenacity)
+when it breaks while being set up; a server that refuses the connection or a
+name that does not resolve is not retried: that is the offline case, and the
+messages simply stay queued.  A failure that will hit every message of the
+route alike (unreachable, TLS, authentication) is recorded for all of them
+without trying each one.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+from tenacity import Retrying, retry_if_exception, stop_after_attempt, wait_exponential
+
+from smtpq.queue.records import ClaimedMessage
+from smtpq.queue.routes import RouteKey, resolve_route
+from smtpq.queue.verdict import judge
+from smtpq.sender.config.settings import Account
+from smtpq.sender.delivery.courier import Courier, OutgoingMail
+from smtpq.sender.delivery.outcome import (
+    Attempt, DeliveryOutcome, FailureKind, Stage, from_error,
+)
+from smtpq.sender.delivery.report import write_log
+from smtpq.sender.errors import SmtpqError
+from smtpq.sender.protocol.failures import NetworkError, ProtocolError, ServerRejection
+from smtpq.sender.sysexits import ExitCode
+
+#: Failures that every message of the route would meet in the same way.
+ROUTE_WIDE = frozenset({FailureKind.HOST_NOT_FOUND, FailureKind.CONNECT_FAILED,
+                        FailureKind.TLS_FAILED, FailureKind.LOCAL_ERROR,
+                        FailureKind.PROTOCOL_ERROR})
+
+
+def deliver_route(worker, key: RouteKey, messages: list[ClaimedMessage]) -> None:  # type: ignore[no-untyped-def]
+    """Send *messages* (same route) through one connection, recording each verdict."""
+    try:
+        account = resolve_route(key, messages[0].envelope_from, worker.env)
+    except SmtpqError as error:
+        _record_all(worker, messages, _unresolved(error), None)
+        return
+    courier = Courier(account)
+    try:
+        _send_all(worker, courier, account, messages)
+    finally:
+        courier.close(quit=courier.connected)
+
+
+def _send_all(worker, courier: Courier, account: Account,  # type: ignore[no-untyped-def]
+              messages: list[ClaimedMessage]) -> None:
+    early = _open(courier, account, messages[0])
+    if early is not None:
+        _record_all(worker, messages, early, account)
+        return
+    for index, message in enumerate(messages):
+        worker.renew(messages[index:])
+        outcome = _deliver(worker, courier, message)
+        _record(worker, message, outcome, account)
+        if _route_wide(outcome, courier):
+            _record_all(worker, messages[index + 1:], outcome, account)
+            return
+
+
+def _deliver(worker, courier: Courier, message: ClaimedMessage) -> DeliveryOutcome:  # type: ignore[no-untyped-def]
+    content = worker.store.open_content(message.id)
+    try:
+        mail = OutgoingMail(message.envelope_from, [r.address for r in message.recipients],
+                            content, size=message.size)
+        return courier.deliver(mail)
+    finally:
+        content.close()
+
+
+def _open(courier: Courier, account: Account, first: ClaimedMessage) -> DeliveryOutcome | None:
+    """Open the connection (a few quick retries); the failure as an outcome, or None."""
+    started = time.time()
+    try:
+        for attempt in Retrying(stop=stop_after_attempt(3), reraise=True,
+                                wait=wait_exponential(multiplier=0.25, max=1),
+                                retry=retry_if_exception(_worth_retrying)):
+            with attempt:
+                courier.open()
+    except SmtpqError as error:
+        stage = Stage.AUTH if getattr(courier, "_stage", Stage.CONNECT) is Stage.AUTH else Stage.CONNECT
+        facts = Attempt(account, first.envelope_from,
+                        tuple(r.address for r in first.recipients), started, time.time())
+        return from_error(facts, error, stage)
+    return None
+
+
+def _worth_retrying(error: BaseException) -> bool:
+    """A connection that broke while being set up (not refused, not unresolvable)."""
+    if isinstance(error, NetworkError):
+        return error.exit_code == ExitCode.EX_IOERR
+    if isinstance(error, ServerRejection):
+        return error.smtp_status == 421  # RFC 5321 §3.8: service shutting down
+    return isinstance(error, ProtocolError) and not error.smtp_status
+
+
+def _route_wide(outcome: DeliveryOutcome, courier: Courier) -> bool:
+    return outcome.failure in ROUTE_WIDE and outcome.mailsize == 0 and not courier.connected
+
+
+def _record(worker, message: ClaimedMessage, outcome: DeliveryOutcome,  # type: ignore[no-untyped-def]
+            account: Account | None) -> None:
+    if account is not None:
+        write_log(account, outcome)  # the account's logfile/syslog, as msmtp
+    worker.record(message, judge(outcome, message.recipients))
+
+
+def _record_all(worker, messages: list[ClaimedMessage],  # type: ignore[no-untyped-def]
+                outcome: DeliveryOutcome | Callable[[ClaimedMessage], DeliveryOutcome],
+                account: Account | None) -> None:
+    """Record the same failure for every message, each with its own envelope in the log line."""
+    for message in messages:
+        _record(worker, message, _for_message(outcome, message, account), account)
+
+
+def _for_message(outcome, message: ClaimedMessage, account: Account | None) -> DeliveryOutcome:  # type: ignore[no-untyped-def]
+    if callable(outcome):
+        return outcome(message)
+    if outcome.error is None or account is None:
+        return outcome
+    stage = Stage.AUTH if outcome.failure is FailureKind.LOCAL_ERROR else Stage.CONNECT
+    facts = Attempt(account, message.envelope_from, tuple(r.address for r in message.recipients),
+                    outcome.started, outcome.finished)
+    return from_error(facts, outcome.error, stage)
+
+
+def _unresolved(error: SmtpqError) -> Callable[[ClaimedMessage], DeliveryOutcome]:
+    """The outcome for messages whose account cannot be resolved (fixable: retried later)."""
+    def outcome(message: ClaimedMessage) -> DeliveryOutcome:
+        now = time.time()
+        facts = Attempt(Account(), message.envelope_from,
+                        tuple(r.address for r in message.recipients), now, now)
+        return from_error(facts, error, Stage.AUTH)  # AUTH stage: a local, fixable error
+    return outcome
