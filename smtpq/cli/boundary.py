@@ -32,8 +32,12 @@ def report(prog: str, error: SmtpqError, argv0: str | None = None) -> int:
     text = "".join(f"{prog}: {line}\n" for line in lines)
     # Configuration values keep undecodable bytes as surrogates: give them back as bytes.
     sys.stderr.flush()
-    sys.stderr.buffer.write(text.encode("utf-8", "surrogateescape"))
-    sys.stderr.buffer.flush()
+    buffer = getattr(sys.stderr, "buffer", None)
+    if buffer is None:
+        sys.stderr.write(text.encode("utf-8", "surrogateescape").decode("utf-8", "replace"))
+    else:
+        buffer.write(text.encode("utf-8", "surrogateescape"))
+        buffer.flush()
     return int(error.exit_code)
 
 

@@ -1,32 +1,48 @@
-"""``smtpq``: the management command group (click).
+"""``smtpq``: the management command group (click), and the multi-call entry point.
 
 Every command is a thin wrapper: parse options, call ``smtpq.queue``, print.
 When argv[0] is ``sendmail`` the program behaves as ``smtpq-sendmail``, and as
 ``smtpq list`` when it is ``mailq`` (SPEC.md), so one symlink target serves all.
+
+Errors: the group is a ``smtpq.cli.group.SmtpqGroup``, so every failure of
+every command goes through ``smtpq.cli.boundary``.
 """
 
 from __future__ import annotations
 
+import importlib.util
 import sys
 from collections.abc import Sequence
+from typing import NoReturn
 
 import click
 
 from smtpq import __version__
-from smtpq.cli.boundary import program_name
+from smtpq.cli import boundary
+from smtpq.cli.completion import completion
+from smtpq.cli.db import db
+from smtpq.cli.group import SmtpqGroup
+from smtpq.cli.listing import list_command
+from smtpq.cli.manage import purge, retry
+from smtpq.cli.show import show
 
 CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"]}
 
 
-@click.group(context_settings=CONTEXT_SETTINGS)
+@click.group("smtpq", cls=SmtpqGroup, context_settings=CONTEXT_SETTINGS)
 @click.version_option(__version__, prog_name="smtpq")
 def cli() -> None:
     """Manage the smtpq mail queue.
 
+    The queue database is $SMTPQ_DATABASE, else `database` in
+    $XDG_CONFIG_HOME/smtpq/config.toml, else
+    $XDG_DATA_HOME/smtpq/queue.sqlite3.
+
     \b
     Example:
         smtpq list
-        smtpq flush --now
+        smtpq show 42
+        smtpq retry --failed
     """
 
 
@@ -34,7 +50,9 @@ def cli() -> None:
                                "help_option_names": []})
 @click.argument("args", nargs=-1, type=click.UNPROCESSED)
 def send(args: tuple[str, ...]) -> None:
-    """Same as smtpq-sendmail ARGS (msmtp/sendmail options; mail on stdin).
+    """Send mail: the same as smtpq-sendmail ARGS.
+
+    msmtp/sendmail options; the mail is read from stdin.
 
     \b
     Example:
@@ -45,15 +63,26 @@ def send(args: tuple[str, ...]) -> None:
     sendmail_main(["smtpq send", *args])
 
 
-def mailq_main(args: Sequence[str]) -> None:
-    """``mailq``: list the queue, as ``smtpq list ARGS``."""
+for _command in (list_command, show, purge, retry, db, completion):
+    cli.add_command(_command)
+
+# The flush command lives with the flush worker; added when that module exists.
+if importlib.util.find_spec("smtpq.cli.flush") is not None:
+    from smtpq.cli.flush import flush
+
+    cli.add_command(flush)
+
+
+def mailq_main(args: Sequence[str]) -> NoReturn:
+    """``mailq ARGS``: list the queue, as ``smtpq list ARGS``; exits."""
     cli.main(args=["list", *args], prog_name="mailq")
+    raise AssertionError("click's main exits")  # pragma: no cover
 
 
 def main(argv: Sequence[str] | None = None) -> None:
     """Console-script entry; dispatches on argv[0] like a multi-call binary."""
     argv = list(sys.argv if argv is None else argv)
-    prog = program_name(argv[0] if argv else "smtpq")
+    prog = boundary.program_name(argv[0] if argv else "smtpq")
     if prog == "sendmail":
         from smtpq.cli.sendmail import main as sendmail_main
 
@@ -61,5 +90,4 @@ def main(argv: Sequence[str] | None = None) -> None:
         return
     if prog == "mailq":
         mailq_main(argv[1:])
-        return
     cli.main(args=argv[1:], prog_name="smtpq")

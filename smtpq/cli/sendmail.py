@@ -32,7 +32,11 @@ def sendmail(args: Sequence[str], prog: str) -> int:
 
     cmd = parse_args(args)
     env = os.environ
-    if cmd.mode in (Mode.SENDMAIL, Mode.QUEUE_FLUSH, Mode.QUEUE_LIST):
+    if cmd.mode is Mode.QUEUE_LIST:
+        from smtpq.cli.listing import print_queue  # sendmail -bp: the queue, like mailq
+
+        return print_queue(env)
+    if cmd.mode in (Mode.SENDMAIL, Mode.QUEUE_FLUSH):
         from smtpq.queue.modes import run_queue_mode
 
         return run_queue_mode(cmd, prog=prog, env=env, args=args)

@@ -19,7 +19,9 @@ from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import URL, Connection, make_url
+from sqlalchemy.exc import ArgumentError, NoSuchModuleError
 
+from smtpq.sender.errors import ConfigError
 from smtpq.queue.sqlite_db import BUSY_TIMEOUT_S, apply_pragmas, prepare_database_file
 
 #: Execution option for read-only work (listing, showing, streaming content).
@@ -28,16 +30,28 @@ READ_ONLY = {"smtpq_read_only": True}
 
 def make_engine(url: str | URL, *, foreign_keys: bool = True) -> Engine:
     """An engine for *url*; ``foreign_keys=False`` is for migrations only (see env.py)."""
-    parsed = make_url(url)
+    try:
+        parsed = make_url(url)
+    except ArgumentError as error:
+        raise ConfigError(f"invalid database URL: {error}") from None
     if parsed.get_backend_name() != "sqlite":
         # pool_pre_ping: a shared PostgreSQL may restart between two flushes.
-        return create_engine(parsed, pool_pre_ping=True)
+        return _networked_engine(parsed)
     if _is_plain_file(parsed):
         prepare_database_file(str(parsed.database))
     engine = create_engine(parsed, connect_args={"timeout": BUSY_TIMEOUT_S})
     event.listen(engine, "connect", functools.partial(_on_connect, foreign_keys=foreign_keys))
     event.listen(engine, "begin", _on_begin)
     return engine
+
+
+def _networked_engine(url: URL) -> Engine:
+    try:
+        return create_engine(url, pool_pre_ping=True)
+    except (ImportError, NoSuchModuleError) as error:
+        name = url.drivername
+        raise ConfigError(f"database driver for {name} is not available ({error}); "
+                          f"install it, e.g. pip install 'psycopg[binary]'") from None
 
 
 def is_sqlite(engine: Engine | Connection) -> bool:

@@ -21,12 +21,7 @@ from smtpq.sender.options import CommandLine, Mode
 
 def run_queue_mode(cmd: CommandLine, *, prog: str, env: Mapping[str, str],
                    args: Sequence[str]) -> int:
-    """Run the queue mode *cmd* asks for; returns the exit code."""
-    if cmd.mode is Mode.QUEUE_LIST:
-        from smtpq.cli.main import mailq_main
-
-        mailq_main([])
-        return 0
+    """Run the queue mode *cmd* asks for (``-bp`` is the CLI's); returns the exit code."""
     if cmd.mode is Mode.QUEUE_FLUSH:
         from smtpq.queue.flush_command import flush_from_sendmail
 
