@@ -181,6 +181,16 @@ CASES: list[Case] = [
     Case("tilde-expansion", "account a\nhost h\nlogfile ~/log\naliases ~/aliases\n"
          "tls_trust_file ~/ca.pem\naccount default : a\n"),
     Case("host-not-set", "account a\nfrom a@b\naccount default : a\n", ("x@y",), pretend=False),
+    # Sendmail mode (smtpq enqueues): the same checks, in msmtp's order, before anything is stored
+    Case("no-recipients", BASE, (), stdin=b"Subject: x\n\nbody\n", pretend=False),
+    Case("no-recipients-before-config-error", "account a\nfrobnicate\n", (),
+         stdin=b"Subject: x\n\nbody\n", pretend=False),
+    Case("only-empty-group-with-t", BASE, ("-t",), stdin=b"To: undisclosed-recipients:;\n\nx\n",
+         pretend=False),
+    Case("config-error-with-recipient", "account a\nfrobnicate\n", ("x@example.net",),
+         stdin=b"Subject: x\n\nbody\n", pretend=False),
+    Case("read-envelope-from-without-from-header", BASE, ("--read-envelope-from", "x@example.net"),
+         stdin=b"Subject: x\n\nbody\n", pretend=False),
     # Command-line overrides
     Case("cli-overrides", BASE, ("--port=2600", "--timeout=12", "--domain=client.example",
                                  "--auth=login", "--user=carol", "--tls", "--tls-starttls=off",
