@@ -50,20 +50,18 @@ def _prepare(cmd: CommandLine, *, env: Mapping[str, str], args: Sequence[str],
              stdin: BinaryIO):  # type: ignore[no-untyped-def]
     """Resolve the account and rewrite the mail as msmtp would, without sending it."""
     from smtpq.sender.message.compose import prepare_message
-    from smtpq.sender.message.headers import read_header_block
-    from smtpq.sender.modes.setup import keep_header, resolve
+    from smtpq.sender.modes.intake import take_in
+    from smtpq.sender.modes.setup import keep_header
     from smtpq.sender.options.canonical import canonical_argv
 
     # passwordeval is run at flush time, when the password is needed (it may
     # ask a gpg agent); msmtp would run it here only because it sends now.
-    resolved = resolve(cmd, env=env, stdin=stdin, run_passwordeval=False)
-    headers = resolved.headers or read_header_block(stdin, keep=keep_header)
-    account = resolved.account
+    intake = take_in(cmd, env=env, stdin=stdin, run_passwordeval=False, keep=keep_header)
+    account = intake.account
     prepared = prepare_message(
         stdin, account, recipients=cmd.recipients, read_recipients=cmd.read_recipients,
-        read_envelope_from=cmd.read_envelope_from,
-        envelope_from_arg=None if cmd.read_envelope_from else cmd.envelope_from,
-        full_name=cmd.full_name, now=time.time(), headers=headers)
+        envelope_from_arg=cmd.envelope_from, full_name=cmd.full_name, now=time.time(),
+        headers=intake.headers)
     cwd = os.getcwd()
     message = NewMessage(
         account=account.name, envelope_from=prepared.envelope_from,
