@@ -242,3 +242,17 @@ def test_the_null_sender(smtp_sink):
     with Session.open(sink.account()) as session:
         session.send_mail("", ["t@example.net"], MAIL).raise_for_msmtp()
     assert b"X-Mail-Args: <>\n" in sink.messages()[0]
+
+
+def test_a_large_mail_goes_pipelined_through_postfix_smtp_sink(smtp_sink):
+    sink = smtp_sink()
+    line = b"y" * 76 + b"\r\n"
+    body = line * (5 * 1024 * 1024 // len(line))  # ~5 MB
+    chunks = [b"Subject: large\r\n\r\n", body]
+    with Session.open(sink.account()) as session:
+        assert session.capabilities.pipelining  # smtp-sink announces PIPELINING
+        result = session.send_mail("a@example.org", ["r@example.net"], chunks)
+        result.raise_for_msmtp()
+    (dump,) = sink.messages(count=1, wait=15.0)
+    # smtp-sink dumps with LF line ends and a trailing blank line after its own headers.
+    assert dump.endswith(b"Subject: large\n\n" + body.replace(b"\r\n", b"\n") + b"\n")
