@@ -15,7 +15,6 @@ Every function raises ``ValueError`` where msmtp prints
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 
 from smtpq.sender.config import values
 from smtpq.sender.config.settings import AUTH_CHOOSE, HeaderPolicy, Protocol
@@ -126,29 +125,3 @@ def add_missing(arg: str | None) -> HeaderPolicy:
 def keepbcc(arg: str | None) -> bool:
     """``--keepbcc[=(on|off)]`` (msmtp 1.4.x) is the inverse of remove_bcc_headers."""
     return not on_off(arg)
-
-
-def expand_tilde(name: str, environ: Mapping[str, str]) -> str:
-    """msmtp's ``expand_tilde``: a leading ``~`` becomes the home directory, verbatim.
-
-    The home directory is ``$HOME`` (even when empty), else the password
-    database's entry.  ``~user/x`` is *not* user expansion: it gives
-    ``$HOME`` + ``user/x``, as msmtp does.
-    """
-    if not name.startswith("~"):
-        return name
-    return home_directory(environ) + name[1:]
-
-
-def home_directory(environ: Mapping[str, str]) -> str:
-    """msmtp's ``get_homedir``."""
-    home = environ.get("HOME")
-    if home is not None:
-        return home
-    import os
-    import pwd
-
-    try:
-        return pwd.getpwuid(os.getuid()).pw_dir
-    except KeyError:
-        return ""

@@ -13,6 +13,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Mapping, Sequence
 
+from smtpq.sender.config.paths import expand_tilde
 from smtpq.sender.errors import UsageError
 from smtpq.sender.options import arguments as conv
 from smtpq.sender.options.commandline import CommandLine, Mode
@@ -122,7 +123,7 @@ class _Parser:
         elif key in _FILES:
             assert optarg is not None
             # msmtp tests the argument, not the expansion: "~" with HOME="" gives "".
-            self._set(_FILES[key], conv.expand_tilde(optarg, self.environ) if optarg else None)
+            self._set(_FILES[key], expand_tilde(optarg, self.environ) if optarg else None)
         elif key not in _IGNORED:
             getattr(self, "opt_" + key.replace("-", "_"))(optarg)
 
