@@ -47,6 +47,25 @@ def answer(packet: bytes, records: dict[str, list[Record]], *, truncate: bool = 
     return header + packet[12:end] + body
 
 
+def _bind_pair(host: str, port: int) -> tuple[socket.socket, socket.socket]:
+    """A UDP and a TCP socket on the same port (a free UDP port may be taken for TCP: retry)."""
+    for _ in range(50):
+        udp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        udp.bind((host, port))
+        tcp = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        tcp.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            tcp.bind((host, udp.getsockname()[1]))
+        except OSError:
+            udp.close()
+            tcp.close()
+            if port:
+                raise
+            continue
+        return udp, tcp
+    raise OSError("no port free for both UDP and TCP")
+
+
 class FakeDns:
     def __init__(self, records: dict[str, list[Record]], *, host: str = "127.0.0.1",
                  port: int = 0, truncate: bool = False, silent: bool = False) -> None:
@@ -54,12 +73,8 @@ class FakeDns:
         self.truncate = truncate
         self.silent = silent
         self.queries: list[str] = []
-        self.udp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        self.udp.bind((host, port))
+        self.udp, self.tcp = _bind_pair(host, port)
         self.host, self.port = self.udp.getsockname()[:2]
-        self.tcp = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        self.tcp.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self.tcp.bind((host, self.port))
         self.tcp.listen(4)
         for target in (self._serve_udp, self._serve_tcp):
             threading.Thread(target=target, daemon=True).start()
