@@ -27,9 +27,9 @@ def flush(ids: tuple[int, ...], account: str | None, ignore_backoff: bool, quiet
         smtpq flush --now      # also mail waiting for back-off
         smtpq flush --id 42
     """
-    from smtpq.queue.flush import FlushRequest
+    from smtpq.queue.flush import BACKGROUND_LINGER, FlushRequest
     from smtpq.queue.flush_command import flush as run_flush
 
     request = FlushRequest(ids=ids or None, account=account, ignore_backoff=ignore_backoff,
-                           lock_fd=lock_fd)
+                           lock_fd=lock_fd, linger=BACKGROUND_LINGER if background else 0.0)
     run_flush(request, env=os.environ, verbose=verbose, quiet=quiet or background)

@@ -8,15 +8,21 @@ repeat at most the one message in flight (RFC 5321 §3.8: at-least-once).
 An unreachable server leaves the rest of its route's batch queued without
 consuming back-off.  After letting the lock go, the flusher looks once more for
 mail enqueued while it held it (an enqueue that saw the lock taken started no
-flusher of its own).
+flusher of its own), and takes the lock again for it.  A background flusher
+first lingers a moment for more mail, so that a burst of enqueues spread over
+seconds (a loop in a script) is served by one flusher, not one per lull.  A
+flush of some mail only (``--id``, ``--account``) hands what it leaves to a
+background flush, as the enqueues that found its lock taken would have done.
 """
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import os
 import random
 import socket
+import time
 from collections.abc import Callable, Collection, Mapping
 from datetime import UTC, datetime
 
@@ -24,11 +30,15 @@ from smtpq.queue.flushlock import adopt_lock, lock_path, release, try_lock
 from smtpq.queue.policy import Outcome, decide
 from smtpq.queue.records import ClaimedMessage
 from smtpq.queue.settings import QueueSettings
-from smtpq.queue.states import MessageStatus
+from smtpq.queue.states import MessageStatus, RecipientStatus
 from smtpq.queue.store import QueueStore
 from smtpq.queue.verdict import Verdict, judge
 
 BATCH = 100
+#: How long a background flusher waits for more mail before it lets the lock go.
+BACKGROUND_LINGER = 1.0
+#: How often a lingering flusher looks for new mail.
+LINGER_POLL = 0.05
 
 
 @dataclasses.dataclass
@@ -39,6 +49,9 @@ class FlushRequest:
     account: str | None = None
     ignore_backoff: bool = False
     lock_fd: int | None = None  # a lock inherited from the enqueue that started us
+    #: Seconds to keep the lock after the queue ran dry, for mail still arriving
+    #: (the background flusher: a burst of enqueues then starts one flusher, not one per lull).
+    linger: float = 0.0
 
 
 @dataclasses.dataclass
@@ -71,43 +84,92 @@ def run_flush(settings: QueueSettings, request: FlushRequest, *, env: Mapping[st
     fd = adopt_lock(request.lock_fd) if request.lock_fd is not None else try_lock(path)
     if fd is None:
         return FlushReport(skipped=True)
-    report, seen, rerun = FlushReport(), 0, False
+    report = FlushReport()
     with open_store(settings.database) as store:
+        rounds = _Rounds(store, settings, request, env, report, progress)
+        rounds.tidy()
+        seen = floor = 0
         while True:
             try:
-                newest = _drain(store, settings, request, env, report, progress)
+                seen = max(rounds.run(seen), floor)
             finally:
                 release(fd)
-            if rerun and newest == 0:
-                return report  # what is left is not ours to take (filters, back-off)
-            seen, rerun = max(seen, newest), True
             # Mail enqueued while we held the lock: the enqueuer left it to us.
-            if not _newer_mail(store, seen, request) or (fd := try_lock(path)) is None:
+            newer = _newer_mail(store, seen, request)
+            if newer is None:
+                _hand_off(store, settings, request, env, seen)
                 return report
+            if (fd := try_lock(path)) is None:
+                return report  # another flusher took over, and with it that mail
+            floor = newer  # taken now, or not ours to take: either way, look past it next
 
 
-def _newer_mail(store: QueueStore, newest: int, request: FlushRequest) -> bool:
+def _newer_mail(store: QueueStore, seen: int, request: FlushRequest) -> int | None:
+    """The lowest id above *seen* of queued mail that *request* takes, or None."""
     if request.ids is not None:
-        return False
-    return bool(store.list_messages((MessageStatus.QUEUED,), after_id=newest, limit=1))
+        return None  # only the messages named
+    while page := store.list_messages((MessageStatus.QUEUED,), after_id=seen, limit=BATCH):
+        for message in page:
+            if request.account is None or message.account == request.account:
+                return message.id
+        seen = page[-1].id
+    return None
 
 
-def _drain(store: QueueStore, settings: QueueSettings, request: FlushRequest,
-           env: Mapping[str, str], report: FlushReport, progress: Progress | None) -> int:
-    """Deliver everything due; the highest message id seen (0 if none)."""
-    worker = Worker(store, settings, env, report, progress)
-    now = _now()
-    store.reclaim_expired(now)
-    report.expired += len(store.expire_old(now, settings.max_age))
-    store.prune_sent(now, settings.keep_sent)
-    newest = 0
-    while batch := store.claim_due(
-            _now(), limit=BATCH, worker_id=worker.worker_id, lease=settings.claim_lease,
-            account=request.account, ids=request.ids, ignore_backoff=request.ignore_backoff,
-            after_id=newest):
-        newest = max(m.id for m in batch)  # claims come in id order
-        worker.deliver_batch(batch)
-    return newest
+def _hand_off(store: QueueStore, settings: QueueSettings, request: FlushRequest,
+              env: Mapping[str, str], seen: int) -> None:
+    """After a flush of some mail only: start a background flush for the rest, as the
+    enqueues that found our lock taken would have done."""
+    from smtpq.queue.settings import AfterEnqueue
+    from smtpq.queue.trigger import start_background_flush
+
+    if request.ids is None and request.account is None:
+        return
+    if settings.after_enqueue is AfterEnqueue.FLUSH and _newer_mail(store, seen, FlushRequest()):
+        with contextlib.suppress(OSError):  # our own flush is done; the next one takes it
+            start_background_flush(settings.database, env)
+
+
+class _Rounds:
+    """One turn holding the lock: deliver what is due, then (a background flusher)
+    linger while mail keeps arriving, so a burst of enqueues is served by one process."""
+
+    def __init__(self, store: QueueStore, settings: QueueSettings, request: FlushRequest,
+                 env: Mapping[str, str], report: FlushReport, progress: Progress | None) -> None:
+        self.store, self.settings, self.request = store, settings, request
+        self.env, self.report, self.progress = env, report, progress
+
+    def run(self, seen: int) -> int:
+        """Deliver what is due above id *seen*; the highest id dealt with."""
+        seen = max(seen, self.drain(seen))
+        deadline = time.monotonic() + self.request.linger
+        while time.monotonic() < deadline:
+            time.sleep(LINGER_POLL)
+            newer = _newer_mail(self.store, seen, self.request)
+            if newer is not None:
+                seen = max(self.drain(seen), newer)
+                deadline = time.monotonic() + self.request.linger
+        return seen
+
+    def tidy(self) -> None:
+        """Requeue the mail of dead flushers, expire old mail, forget old sent mail."""
+        now = _now()
+        self.store.reclaim_expired(now)
+        self.report.expired += len(self.store.expire_old(now, self.settings.max_age))
+        self.store.prune_sent(now, self.settings.keep_sent)
+
+    def drain(self, after_id: int) -> int:
+        """Deliver everything due above *after_id*; the highest message id claimed (0 if none)."""
+        store, settings, request = self.store, self.settings, self.request
+        worker = Worker(store, settings, self.env, self.report, self.progress)
+        newest = 0
+        while batch := store.claim_due(
+                _now(), limit=BATCH, worker_id=worker.worker_id, lease=settings.claim_lease,
+                account=request.account, ids=request.ids, ignore_backoff=request.ignore_backoff,
+                after_id=max(after_id, newest)):
+            newest = max(m.id for m in batch)  # claims come in id order
+            worker.deliver_batch(batch)
+        return newest
 
 
 class Worker:
@@ -117,6 +179,7 @@ class Worker:
                  report: FlushReport, progress: Progress | None) -> None:
         self.store, self.settings, self.env = store, settings, env
         self.report, self.progress = report, progress
+        self.outstanding: set[int] = set()  # claimed ids of the batch not yet recorded
         self.worker_id = f"{socket.gethostname()}:{os.getpid()}"
         self.rng = random.Random()
 
@@ -127,24 +190,39 @@ class Worker:
         groups: dict[RouteKey, list[ClaimedMessage]] = {}
         for message in batch:
             groups.setdefault(RouteKey.of(message), []).append(message)
+        self.outstanding = {m.id for m in batch}
         for key, messages in groups.items():
             deliver_route(self, key, messages)
 
-    def renew(self, messages: list[ClaimedMessage]) -> None:
-        """Extend the leases of messages still waiting (a long upload must not lose them)."""
+    def renew(self) -> None:
+        """Extend the leases of every message of the batch not yet done: while one route
+        is slow (a long upload, connection retries), the others' claims must not lapse,
+        or a flusher on another host would take them and send them twice."""
         until = _now() + self.settings.claim_lease
-        self.store.renew_claims([m.id for m in messages], worker_id=self.worker_id, until=until)
+        self.store.renew_claims(sorted(self.outstanding), worker_id=self.worker_id, until=until)
 
     def record(self, message: ClaimedMessage, verdict: Verdict) -> None:
         """Store *verdict*: the transition, per-recipient results and the history entry."""
         now = _now()
-        decision = decide(verdict.outcome, deferrals=message.deferrals,
+        outcome = verdict.outcome
+        if outcome is Outcome.DELIVERED and message.attempts and self._failed_before(message):
+            # The last recipients took it, but an earlier one was refused for good:
+            # failed, as when both fates come in one attempt (``verdict``).
+            outcome = Outcome.PERMANENT
+        decision = decide(outcome, deferrals=message.deferrals,
                           queued_at=message.queued_at, now=now, settings=self.settings,
                           rng=self.rng)
         _TRANSITIONS[decision.status](self.store, message.id, now, decision.next_attempt, verdict)
-        self._count(verdict.outcome, decision.status)
+        self.outstanding.discard(message.id)
+        self._count(outcome, decision.status)
         if self.progress is not None:
             self.progress(message, verdict, self.report)
+
+    def _failed_before(self, message: ClaimedMessage) -> bool:
+        """Whether an earlier attempt failed one of *message*'s recipients permanently."""
+        detail = self.store.get_message(message.id)
+        return detail is not None and any(
+            r.status is RecipientStatus.FAILED for r in detail.recipient_states)
 
     def _count(self, outcome: Outcome, status: MessageStatus) -> None:
         if status is MessageStatus.QUEUED:

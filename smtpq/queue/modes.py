@@ -40,10 +40,26 @@ def enqueue_from_stdin(cmd: CommandLine, *, env: Mapping[str, str], args: Sequen
     with content:
         enqueue_message(settings.database, message, content.iter_bytes())
     if settings.after_enqueue is AfterEnqueue.FLUSH:
-        from smtpq.queue.trigger import start_background_flush
-
-        start_background_flush(settings.database, env)
+        _start_flush(settings.database, env)
     return 0
+
+
+def _start_flush(database: str, env: Mapping[str, str]) -> None:
+    """Start a background flush; failing to does not undo the enqueue, which is done."""
+    from smtpq.queue.trigger import start_background_flush
+
+    try:
+        start_background_flush(database, env)
+    except OSError as error:
+        from smtpq.sender.errors import SmtpqError
+        from smtpq.sender.sysexits import ExitCode
+
+        # Still exit 0: the mail is stored, and a caller told otherwise would
+        # send it again.  The next flush delivers it.
+        where = f"{error.filename}: " if error.filename else ""
+        raise SmtpqError(
+            f"mail queued, but cannot start a background flush: {where}{error.strerror or error}",
+            exit_code=ExitCode.EX_OK) from None
 
 
 def _prepare(cmd: CommandLine, *, env: Mapping[str, str], args: Sequence[str],

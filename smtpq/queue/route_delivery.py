@@ -50,12 +50,13 @@ def deliver_route(worker, key: RouteKey, messages: list[ClaimedMessage]) -> None
 
 def _send_all(worker, courier: Courier, account: Account,  # type: ignore[no-untyped-def]
               messages: list[ClaimedMessage]) -> None:
+    worker.renew()  # opening may take a while (retries, timeouts)
     early = _open(courier, account, messages[0])
     if early is not None:
         _record_all(worker, messages, early, account)
         return
     for index, message in enumerate(messages):
-        worker.renew(messages[index:])
+        worker.renew()
         outcome = _deliver(worker, courier, message)
         _record(worker, message, outcome, account)
         if _route_wide(outcome, courier):

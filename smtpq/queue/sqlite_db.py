@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import os
 import sqlite3
+import time
 from datetime import UTC, datetime
 from urllib.parse import unquote
 
@@ -60,7 +61,28 @@ def to_timestamp(value: datetime) -> str:
 def apply_pragmas(connection: sqlite3.Connection) -> None:
     """Set the durability and integrity pragmas on a fresh connection."""
     for pragma in PRAGMAS:
-        connection.execute(pragma).fetchall()
+        _execute_patiently(connection, pragma)
+
+
+def _execute_patiently(connection: sqlite3.Connection, statement: str) -> None:
+    """Run *statement*, retrying while the database is locked.
+
+    Switching a new database to WAL needs an exclusive lock, and SQLite answers
+    SQLITE_BUSY at once instead of calling the busy handler when another
+    connection holds a write lock (its deadlock rule); so two first enqueues
+    into a new queue must wait here, up to the usual busy timeout.
+    """
+    deadline = time.monotonic() + BUSY_TIMEOUT_S
+    delay = 0.005
+    while True:
+        try:
+            connection.execute(statement).fetchall()
+            return
+        except sqlite3.OperationalError as error:
+            if "locked" not in str(error) or time.monotonic() >= deadline:
+                raise
+        time.sleep(delay)
+        delay = min(delay * 2, 0.1)
 
 
 def connect(path: str) -> sqlite3.Connection:

@@ -21,6 +21,12 @@ and nothing of the developer's own.
 (for "the server comes online" tests) or on any free one (``port=None``);
 ``SlowHandler`` makes it answer DATA slowly, or hold one mail until released.
 ``closed_port()`` is a port nobody listens on.
+
+Helpers: ``sample_mail(n)`` (a mail with what a wire encoder must get right),
+``without_headers``, ``header_value``, ``header_time``, ``crlf_undone`` to
+compare what a server received with what was given, and ``wait_until`` to
+poll for what a detached process does.
+
 Import the fixtures into a test module: ``from tests.support.queue_home import
 queue_home, server_at  # noqa: F401``.
 """
@@ -67,10 +73,15 @@ def header_value(mail: bytes, name: str) -> str | None:
     """The first *name* header of *mail* (any line ends), unfolded, or None."""
     head = crlf_undone(mail).split(b"\n\n", 1)[0]
     prefix = name.lower().encode() + b":"
+    value: bytes | None = None
     for line in head.split(b"\n"):
-        if line.lower().startswith(prefix):
-            return line[len(prefix):].strip().decode()
-    return None
+        if value is not None:
+            if line[:1] not in (b" ", b"\t"):
+                break
+            value += line  # RFC 5322 §2.2.3: unfolding removes the line break only
+        elif line.lower().startswith(prefix):
+            value = line[len(prefix):]
+    return None if value is None else value.strip().decode()
 
 
 def header_time(mail: bytes) -> float:
@@ -134,11 +145,21 @@ class QueueHome:
             assert result.returncode == 0, result.stderr.decode()
         return result
 
-    def sendmail_many(self, mails: Iterable[bytes], *args: str,
-                      parallel: int = 4) -> list[subprocess.CompletedProcess[bytes]]:
-        """Enqueue every mail with its own ``smtpq-sendmail`` process, *parallel* at a time."""
-        with ThreadPoolExecutor(parallel) as pool:
-            return list(pool.map(lambda mail: self.sendmail(mail, *args), mails))
+    def sendmail_many(self, mails: Iterable[bytes], *args: str, parallel: int | None = None
+                      ) -> list[subprocess.CompletedProcess[bytes]]:
+        """Enqueue every mail with its own ``smtpq-sendmail`` process, *parallel* at a time
+        (default: one per CPU, the fastest way through a burst).
+
+        The first mail goes alone when there is no queue yet: the store does not yet
+        survive two processes creating a queue at the same instant (see
+        ``test_the_first_enqueue_of_a_new_queue_waits_for_another_that_is_setting_it_up``).
+        """
+        mails = list(mails)
+        first = []
+        if mails and self.url == f"sqlite:///{self.database}" and not self.database.exists():
+            first = [self.sendmail(mails.pop(0), *args)]
+        with ThreadPoolExecutor(parallel or os.cpu_count() or 2) as pool:
+            return first + list(pool.map(lambda mail: self.sendmail(mail, *args), mails))
 
     def smtpq(self, *args: str, cwd: Path | None = None,
               timeout: float = 60) -> subprocess.CompletedProcess[bytes]:
@@ -168,8 +189,8 @@ class QueueHome:
         from smtpq.queue.states import MessageStatus
 
         wanted = [MessageStatus(s) for s in statuses] or list(MessageStatus)
-        if not self.database.exists():
-            return []
+        if self.url == f"sqlite:///{self.database}" and not self.database.exists():
+            return []  # no queue yet (and reading must not create one)
         with self.store() as store:
             return store.list_messages(wanted)
 

@@ -1,0 +1,68 @@
+"""A flusher killed mid-transaction loses nothing; at worst the mail in flight goes twice.
+
+RFC 5321 §3.8 (and §6.1): a mail whose DATA got no reply may or may not have
+been taken; the queue treats it like a 451 and sends it again.  So after
+``SIGKILL`` in the middle of a flush, every mail is either sent or still in
+the queue; once the dead flusher's claims lapse (``claim_lease``), the next
+flush delivers the rest, and only the one mail in flight arrives twice.
+"""
+
+from __future__ import annotations
+
+import collections
+import signal
+from datetime import UTC, datetime
+
+from tests.support.queue_home import (  # noqa: F401 - fixtures
+    QueueHome,
+    SlowHandler,
+    header_value,
+    queue_home,
+    server_at,
+    wait_until,
+)
+
+COUNT = 12
+IN_FLIGHT = 5  # the server holds the 5th mail's end-of-data reply
+
+
+def mail(number: int) -> bytes:
+    return (f"From: me@example.org\nTo: you@example.net\nSubject: crash {number}\n\n"
+            f"mail {number}\n").encode()
+
+
+def test_a_flusher_killed_mid_transaction_leaves_every_mail_sent_or_queued(
+        queue_home: QueueHome, server_at) -> None:
+    queue_home.configure(claim_lease="2s")
+    handler = SlowHandler(pause_at=IN_FLIGHT)
+    server = server_at(handler=handler)
+    queue_home.account(server.port)
+    queue_home.sendmail_many(mail(n) for n in range(COUNT))
+    subject_of = {m.id: m.subject for m in queue_home.messages()}
+
+    flusher = queue_home.start_flush()
+    assert handler.paused.wait(20), "the flush never reached the held mail"
+    flusher.send_signal(signal.SIGKILL)
+    flusher.wait(10)
+    handler.release()
+
+    # Nothing lost: the mails before the held one are sent; the held one and the
+    # rest of the batch are still claimed by the dead flusher.
+    statuses = queue_home.statuses()
+    assert sorted(statuses.values()) == ["sending"] * (COUNT - IN_FLIGHT + 1) + ["sent"] * (IN_FLIGHT - 1)
+    in_flight = header_value(handler.messages[-1].data, "Subject")
+    assert {subject_of[i] for i, s in statuses.items() if s == "sending"} >= {in_flight}
+
+    # Before the lease runs out, another flush keeps its hands off the claimed mail.
+    queue_home.flush()
+    assert len(server.messages) == IN_FLIGHT
+
+    lapse = max(queue_home.detail(i).claim_expires for i, s in statuses.items() if s == "sending")
+    wait_until(lambda: datetime.now(UTC) > lapse, timeout=5, message="the claims to lapse")
+    queue_home.flush()
+
+    assert set(queue_home.statuses().values()) == {"sent"}
+    received = collections.Counter(header_value(m.data, "Subject") for m in server.messages)
+    assert set(received) == set(subject_of.values())
+    assert {subject for subject, times in received.items() if times > 1} == {in_flight}
+    assert received[in_flight] == 2
