@@ -72,6 +72,9 @@ if importlib.util.find_spec("smtpq.cli.flush") is not None:
 
     cli.add_command(flush)
 
+for _command in importlib.import_module("smtpq.cli.links").COMMANDS:  # link, unlink
+    cli.add_command(_command)
+
 
 def mailq_main(args: Sequence[str]) -> NoReturn:
     """``mailq ARGS``: list the queue, as ``smtpq list ARGS``; exits."""

@@ -6,17 +6,27 @@ connection, used as is), else ``config.attributes["url"]``, else the
 (``BEGIN IMMEDIATE``, durable pragmas) with foreign keys off, and migrations
 run as one transaction (pysqlite supports transactional DDL once the driver
 is in autocommit mode, which ``smtpq.queue.engine`` arranges).
+
+On PostgreSQL the migrations run in one transaction too (its DDL is
+transactional), which first takes a transaction-scoped advisory lock: flush
+workers on several hosts that find a new database at once upgrade it one
+after the other, and Alembic reads the current revision only once it holds
+the lock, so the later ones find the work done.
 """
 
 from __future__ import annotations
 
 from alembic import context
+from sqlalchemy import text
 from sqlalchemy.engine import URL, Connection
 
 from smtpq.queue.engine import make_engine
 from smtpq.queue.models import metadata
 
 config = context.config
+
+#: ``pg_advisory_xact_lock`` key of smtpq's migrations (any constant bigint; "smtpq-mi").
+MIGRATION_LOCK = 0x736D7470712D6D69
 
 
 def _url() -> str | URL:
@@ -63,7 +73,14 @@ def run_migrations_online() -> None:
     engine = make_engine(_url(), foreign_keys=False)
     try:
         with engine.connect() as connection:
-            _run(connection)
+            if connection.dialect.name == "postgresql":
+                # Alembic joins a transaction already begun and leaves its commit to us.
+                with connection.begin():
+                    connection.execute(text("SELECT pg_advisory_xact_lock(:key)"),
+                                       {"key": MIGRATION_LOCK})
+                    _run(connection)
+            else:
+                _run(connection)
     finally:
         engine.dispose()
 

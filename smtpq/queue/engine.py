@@ -10,11 +10,21 @@ documented recipe, with the driver in autocommit mode.)
 
 A connection given the execution option ``smtpq_read_only=True`` begins
 ``DEFERRED`` instead: readers in WAL mode then never wait for a writer.
+
+A server database (PostgreSQL) is used at READ COMMITTED, set explicitly
+rather than inherited from the server's ``default_transaction_isolation``:
+the store's claims rely on it (``FOR NO KEY UPDATE SKIP LOCKED`` re-checks a
+row's latest version; SERIALIZABLE would instead abort concurrent flushers
+with serialization failures), and connections are checked before use, since a
+shared server may restart between two flushes.  ``postgresql://`` needs no
+driver name: it means psycopg (3), the driver smtpq's ``postgresql`` extra
+installs, whichever default the installed SQLAlchemy has.
 """
 
 from __future__ import annotations
 
 import functools
+import importlib.util
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
@@ -35,7 +45,6 @@ def make_engine(url: str | URL, *, foreign_keys: bool = True) -> Engine:
     except ArgumentError as error:
         raise ConfigError(f"invalid database URL: {error}") from None
     if parsed.get_backend_name() != "sqlite":
-        # pool_pre_ping: a shared PostgreSQL may restart between two flushes.
         return _networked_engine(parsed)
     if _is_plain_file(parsed):
         prepare_database_file(str(parsed.database))
@@ -45,9 +54,15 @@ def make_engine(url: str | URL, *, foreign_keys: bool = True) -> Engine:
     return engine
 
 
+#: Isolation level of every transaction on a server database (see the module doc).
+SERVER_ISOLATION = "READ COMMITTED"
+
+
 def _networked_engine(url: URL) -> Engine:
+    if url.drivername == "postgresql" and importlib.util.find_spec("psycopg") is not None:
+        url = url.set(drivername="postgresql+psycopg")
     try:
-        return create_engine(url, pool_pre_ping=True)
+        return create_engine(url, pool_pre_ping=True, isolation_level=SERVER_ISOLATION)
     except (ImportError, NoSuchModuleError) as error:
         name = url.drivername
         raise ConfigError(f"database driver for {name} is not available ({error}); "

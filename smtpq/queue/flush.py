@@ -172,6 +172,10 @@ class _Rounds:
         return newest
 
 
+class ClaimsLost(Exception):
+    """Some of this flusher's claims lapsed and another flusher may have taken them."""
+
+
 class Worker:
     """Delivers claimed batches and records every outcome in the store."""
 
@@ -180,6 +184,7 @@ class Worker:
         self.store, self.settings, self.env = store, settings, env
         self.report, self.progress = report, progress
         self.outstanding: set[int] = set()  # claimed ids of the batch not yet recorded
+        self.renewed = 0.0  # time.monotonic() of the last lease renewal
         self.worker_id = f"{socket.gethostname()}:{os.getpid()}"
         self.rng = random.Random()
 
@@ -191,15 +196,32 @@ class Worker:
         for message in batch:
             groups.setdefault(RouteKey.of(message), []).append(message)
         self.outstanding = {m.id for m in batch}
-        for key, messages in groups.items():
-            deliver_route(self, key, messages)
+        self.renewed = time.monotonic()  # claim_due just set the leases
+        try:
+            for key, messages in groups.items():
+                deliver_route(self, key, messages)
+        except ClaimsLost:
+            # Another flusher took over (we stalled past the lease): send nothing more
+            # of this batch; what we still hold is requeued when its lease runs out.
+            self.outstanding = set()
 
     def renew(self) -> None:
         """Extend the leases of every message of the batch not yet done: while one route
         is slow (a long upload, connection retries), the others' claims must not lapse,
-        or a flusher on another host would take them and send them twice."""
+        or a flusher on another host would take them and send them twice.
+
+        Renewed once a third of the lease has passed (a row update per message is
+        not free); raises ``ClaimsLost`` when some claim lapsed and was taken over.
+        """
+        lease = self.settings.claim_lease.total_seconds()
+        if not self.outstanding or time.monotonic() - self.renewed < lease / 3:
+            return
         until = _now() + self.settings.claim_lease
-        self.store.renew_claims(sorted(self.outstanding), worker_id=self.worker_id, until=until)
+        held = self.store.renew_claims(sorted(self.outstanding), worker_id=self.worker_id,
+                                       until=until)
+        self.renewed = time.monotonic()
+        if held < len(self.outstanding):
+            raise ClaimsLost(f"{len(self.outstanding) - held} claim(s) taken over")
 
     def record(self, message: ClaimedMessage, verdict: Verdict) -> None:
         """Store *verdict*: the transition, per-recipient results and the history entry."""

@@ -68,6 +68,17 @@ def load_detail(connection: Connection, message_id: int) -> MessageDetail | None
     )
 
 
+def size_and_first_chunk(connection: Connection, message_id: int
+                         ) -> tuple[int, bytes | None] | None:
+    """The stored size of a mail and its first chunk (None: no such message)."""
+    chunk = message_chunks.c
+    row = connection.execute(
+        select(messages.c.size, chunk.data).select_from(messages).outerjoin(
+            message_chunks, (chunk.message_id == messages.c.id) & (chunk.seq == 0))
+        .where(messages.c.id == message_id)).first()
+    return None if row is None else (row.size, row.data)
+
+
 def load_claimed(connection: Connection, ids: Sequence[int]) -> list[ClaimedMessage]:
     claimed = []
     for batch in batches(sorted(ids)):
@@ -132,13 +143,15 @@ class ChunkReader(io.RawIOBase):
     instead of ending early (a truncated mail must never be sent as whole).
     """
 
-    def __init__(self, engine: Engine, message_id: int, size: int) -> None:
+    def __init__(self, engine: Engine, message_id: int, size: int,
+                 first: bytes | None = None) -> None:
         super().__init__()
         self._engine = engine.execution_options(**READ_ONLY)
         self._message_id = message_id
         self._remaining = size
-        self._seq = 0
-        self._chunk = memoryview(b"")
+        # The first chunk may come with the size (one query less for most mails).
+        self._seq = 0 if first is None else 1
+        self._chunk = memoryview(b"" if first is None else bytes(first))
 
     def readable(self) -> bool:
         return True

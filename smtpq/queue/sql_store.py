@@ -1,11 +1,19 @@
-"""``SqlStore``: the queue store on SQLAlchemy Core, for SQLite now and PostgreSQL later.
+"""``SqlStore``: the queue store on SQLAlchemy Core, for SQLite and PostgreSQL alike.
 
-Portable SQL throughout; the one dialect branch is how a claim locks rows:
-on PostgreSQL ``SELECT … FOR UPDATE SKIP LOCKED`` (concurrent flushers take
-different messages instead of waiting), on SQLite the ``BEGIN IMMEDIATE``
-every write transaction starts with (``smtpq.queue.engine``), which admits
-one writer at a time.  Every public method is one transaction, committed
-before it returns.
+Portable SQL throughout.  How concurrent writers are kept apart differs:
+
+- SQLite: every write transaction starts with ``BEGIN IMMEDIATE``
+  (``smtpq.queue.engine``), which admits one writer at a time;
+- PostgreSQL (READ COMMITTED, many flushers on many hosts): row locks.  A
+  claim selects ``FOR NO KEY UPDATE SKIP LOCKED``, so concurrent flushers take
+  different messages instead of waiting for each other; the housekeeping
+  sweeps (reclaim, expire, prune) skip locked rows the same way; a change to
+  one message locks its ``messages`` row first, then touches its children
+  (recipients, attempts, chunks), and the multi-message changes (purge,
+  retry) lock their rows in id order first: one lock order, so no deadlock.
+  (``with_for_update`` renders nothing on SQLite, where it is not needed.)
+
+Every public method is one transaction, committed before it returns.
 """
 
 from __future__ import annotations
@@ -21,7 +29,7 @@ from sqlalchemy.engine import URL
 from sqlalchemy.exc import DBAPIError
 
 from smtpq.queue import sql_reads
-from smtpq.queue.engine import READ_ONLY, is_sqlite, make_engine
+from smtpq.queue.engine import READ_ONLY, make_engine
 from smtpq.queue.errors import MessageNotFound, database_error
 from smtpq.queue.models import attempts, message_chunks, messages, recipients
 from smtpq.queue.new_message import Content, NewMessage
@@ -75,12 +83,21 @@ def _schema_version(engine: Engine) -> str | None:
 
 
 class SqlStore:
-    """The ``QueueStore`` on a SQLAlchemy engine (build it with ``open_store``)."""
+    """The ``QueueStore`` on a SQLAlchemy engine (build it with ``open_store``).
+
+    A store remembers who claimed what through it: a verdict on a message it
+    claimed (``defer``, ``fail``, ``expire``, ``release_unreachable``) applies
+    only while that worker still holds the claim, as if ``worker_id`` had been
+    passed.  A flusher that stalled past its lease therefore cannot undo the
+    work of the one that took its mail over (``mark_sent`` still applies: the
+    mail went out).
+    """
 
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
         self._reader = engine.execution_options(**READ_ONLY)
         self._where = engine.url.render_as_string(hide_password=True)
+        self._claims: dict[int, str] = {}  # message id -> worker that claimed it here
 
     def __enter__(self) -> SqlStore:
         return self
@@ -138,16 +155,17 @@ class SqlStore:
             query = query.where(M.account == account)
         if ids is not None:
             query = query.where(M.id.in_(list(ids)))
+        # Concurrent flushers skip each other's rows instead of queueing behind them.
+        query = query.with_for_update(skip_locked=True, key_share=True)
         with self._write() as c:
-            if not is_sqlite(c):
-                # Concurrent flushers skip each other's rows instead of queueing behind them.
-                query = query.with_for_update(skip_locked=True)
             chosen = list(c.execute(query).scalars())
             if not chosen:
                 return []
             c.execute(update(messages).where(M.id.in_(chosen), M.status.in_(CLAIMABLE)).values(
                 status=MessageStatus.SENDING, claimed_by=worker_id, claim_expires=now + lease))
-            return sql_reads.load_claimed(c, chosen)
+            claimed = sql_reads.load_claimed(c, chosen)
+        self._claims.update(dict.fromkeys(chosen, worker_id))
+        return claimed
 
     def renew_claims(self, ids: Collection[int], *, worker_id: str, until: datetime) -> int:
         with self._write() as c:
@@ -158,21 +176,26 @@ class SqlStore:
 
     def reclaim_expired(self, now: datetime) -> list[int]:
         lapsed = (M.status == MessageStatus.SENDING) & (M.claim_expires < now)
+        # A row locked now is being finished by its flusher (or reclaimed by
+        # another sweep): leave it, the next sweep sees the outcome.
+        query = select(M.id).where(lapsed).order_by(M.id).with_for_update(
+            skip_locked=True, key_share=True)
         with self._write() as c:
-            ids = list(c.execute(select(M.id).where(lapsed).order_by(M.id)).scalars())
-            if ids:
+            ids = list(c.execute(query).scalars())
+            for batch in sql_reads.batches(ids):
                 # Due at once, with the deferral count untouched: the flusher
                 # died, the server never said anything about this message.
-                c.execute(update(messages).where(M.id.in_(ids), lapsed).values(
+                c.execute(update(messages).where(M.id.in_(batch), lapsed).values(
                     status=MessageStatus.QUEUED, next_attempt=now, **_RELEASED))
             return ids
 
     def open_content(self, message_id: int) -> BinaryIO:
         with self._read() as c:
-            size = c.execute(select(M.size).where(M.id == message_id)).scalar()
-        if size is None:
+            found = sql_reads.size_and_first_chunk(c, message_id)
+        if found is None:
             raise MessageNotFound(message_id)
-        reader = sql_reads.ChunkReader(self._engine, message_id, size)
+        size, first = found
+        reader = sql_reads.ChunkReader(self._engine, message_id, size, first)
         return io.BufferedReader(reader)
 
     def record_recipient_results(self, message_id: int, results: Sequence[RecipientResult],
@@ -182,26 +205,28 @@ class SqlStore:
 
     def add_attempt(self, message_id: int, attempt: AttemptRecord) -> None:
         with self._write() as c:
-            self._record(c, message_id, attempt.finished, (), attempt)
+            counters = self._record(c, message_id, attempt.finished, (), attempt)
+            c.execute(update(messages).where(M.id == message_id).values(**counters))
 
     def mark_sent(self, message_id: int, now: datetime, *,
                   results: Sequence[RecipientResult] = (),
                   attempt: AttemptRecord | None = None) -> bool:
         with self._write() as c:
-            self._record(c, message_id, now, results, attempt)
+            counters = self._record(c, message_id, now, results, attempt)
             # Whatever the state: the server took responsibility for the mail.
-            self._transition(c, message_id, None, status=MessageStatus.SENT, finished=now,
-                             next_attempt=None, **_RELEASED)
+            self._transition(c, message_id, None, counters, applies_always=True,
+                             status=MessageStatus.SENT, finished=now, next_attempt=None,
+                             **_RELEASED)
             self._settle(c, message_id, now, results, UNDELIVERED, RecipientStatus.SENT)
             return True
 
     def defer(self, message_id: int, now: datetime, next_attempt: datetime, *,
               results: Sequence[RecipientResult] = (),
-              attempt: AttemptRecord | None = None) -> bool:
+              attempt: AttemptRecord | None = None, worker_id: str | None = None) -> bool:
         with self._write() as c:
-            self._record(c, message_id, now, results, attempt)
+            counters = self._record(c, message_id, now, results, attempt)
             applied = self._transition(
-                c, message_id, (MessageStatus.SENDING,), status=MessageStatus.DEFERRED,
+                c, message_id, worker_id, counters, status=MessageStatus.DEFERRED,
                 next_attempt=next_attempt, deferrals=M.deferrals + 1, **_RELEASED)
             if applied:
                 pending = (RecipientStatus.PENDING,)
@@ -209,18 +234,19 @@ class SqlStore:
             return applied
 
     def release_unreachable(self, message_id: int, now: datetime, *,
-                            attempt: AttemptRecord | None = None) -> bool:
+                            attempt: AttemptRecord | None = None,
+                            worker_id: str | None = None) -> bool:
         with self._write() as c:
-            self._record(c, message_id, now, (), attempt)
-            return self._transition(c, message_id, (MessageStatus.SENDING,),
+            counters = self._record(c, message_id, now, (), attempt)
+            return self._transition(c, message_id, worker_id, counters,
                                     status=MessageStatus.QUEUED, next_attempt=now, **_RELEASED)
 
     def fail(self, message_id: int, now: datetime, *,
              results: Sequence[RecipientResult] = (),
-             attempt: AttemptRecord | None = None) -> bool:
+             attempt: AttemptRecord | None = None, worker_id: str | None = None) -> bool:
         with self._write() as c:
-            self._record(c, message_id, now, results, attempt)
-            applied = self._transition(c, message_id, (MessageStatus.SENDING,),
+            counters = self._record(c, message_id, now, results, attempt)
+            applied = self._transition(c, message_id, worker_id, counters,
                                        status=MessageStatus.FAILED, finished=now,
                                        next_attempt=None, **_RELEASED)
             if applied:
@@ -229,17 +255,19 @@ class SqlStore:
 
     def expire(self, message_id: int, now: datetime, *,
                results: Sequence[RecipientResult] = (),
-               attempt: AttemptRecord | None = None) -> bool:
+               attempt: AttemptRecord | None = None, worker_id: str | None = None) -> bool:
         with self._write() as c:
-            self._record(c, message_id, now, results, attempt)
-            return self._transition(c, message_id, (MessageStatus.SENDING,),
+            counters = self._record(c, message_id, now, results, attempt)
+            return self._transition(c, message_id, worker_id, counters,
                                     status=MessageStatus.EXPIRED, finished=now,
                                     next_attempt=None, **_RELEASED)
 
     def expire_old(self, now: datetime, max_age: timedelta) -> list[int]:
         old = M.status.in_(CLAIMABLE) & (M.queued_at <= now - max_age)
+        query = select(M.id).where(old).order_by(M.id).with_for_update(
+            skip_locked=True, key_share=True)  # a row locked now is being claimed
         with self._write() as c:
-            ids = list(c.execute(select(M.id).where(old).order_by(M.id)).scalars())
+            ids = list(c.execute(query).scalars())
             for batch in sql_reads.batches(ids):
                 c.execute(update(messages).where(M.id.in_(batch), old).values(
                     status=MessageStatus.EXPIRED, finished=now, next_attempt=None))
@@ -262,8 +290,11 @@ class SqlStore:
               older_than: datetime | None = None) -> list[int]:
         if ids is None and statuses is None:
             raise ValueError("purge needs ids or statuses")
-        # Never a message being sent: its flusher is streaming the chunks.
-        query = select(M.id).where(M.status != MessageStatus.SENDING).order_by(M.id)
+        # Never a message being sent: its flusher is streaming the chunks.  The
+        # rows are locked (waiting for a claim in progress, then re-checked), so
+        # one cannot be claimed between this choice and its deletion.
+        query = (select(M.id).where(M.status != MessageStatus.SENDING).order_by(M.id)
+                 .with_for_update())
         if ids is not None:
             query = query.where(M.id.in_(list(ids)))
         if statuses is not None:
@@ -279,7 +310,8 @@ class SqlStore:
               all_failed: bool = False) -> list[int]:
         if ids is None and not all_failed:
             raise ValueError("retry needs ids or all_failed")
-        query = select(M.id).where(M.status.in_(RETRYABLE)).order_by(M.id)
+        query = (select(M.id).where(M.status.in_(RETRYABLE)).order_by(M.id)
+                 .with_for_update(key_share=True))
         if ids is not None:
             query = query.where(M.id.in_(list(ids)))
         with self._write() as c:
@@ -289,7 +321,9 @@ class SqlStore:
             return chosen
 
     def prune_sent(self, now: datetime, keep_sent: timedelta) -> int:
-        query = select(M.id).where(M.status == MessageStatus.SENT, M.finished < now - keep_sent)
+        # Every flusher prunes: each takes the rows no other one holds.
+        query = (select(M.id).where(M.status == MessageStatus.SENT, M.finished < now - keep_sent)
+                 .order_by(M.id).with_for_update(skip_locked=True))
         with self._write() as c:
             chosen = list(c.execute(query).scalars())
             self._delete(c, chosen)
@@ -298,9 +332,15 @@ class SqlStore:
     # -- helpers (inside a transaction) --------------------------------------
 
     def _record(self, c: Connection, message_id: int, now: datetime,
-                results: Sequence[RecipientResult], attempt: AttemptRecord | None) -> None:
-        """Store what the server said; history is kept even when a claim was lost."""
-        if c.execute(select(M.id).where(M.id == message_id)).first() is None:
+                results: Sequence[RecipientResult], attempt: AttemptRecord | None
+                ) -> dict[str, Any]:
+        """Store what the server said; history is kept even when a claim was lost.
+
+        Locks the message's row first (the one lock order, see the module doc);
+        returns the message columns the attempt changes, for the caller's UPDATE.
+        """
+        locked = select(M.id).where(M.id == message_id).with_for_update(key_share=True)
+        if c.execute(locked).first() is None:
             raise MessageNotFound(message_id)
         if results:
             c.execute(update(recipients).where(
@@ -310,18 +350,35 @@ class SqlStore:
                 [{"b_message": message_id, "b_position": r.position, "b_status": r.status,
                   "b_smtp_status": r.smtp_status, "b_smtp_message": r.smtp_message,
                   "b_updated": now} for r in results])
-        if attempt is not None:
-            c.execute(insert(attempts).values(message_id=message_id, **vars(attempt)))
-            c.execute(update(messages).where(M.id == message_id).values(
-                attempts=M.attempts + 1, last_exit_code=attempt.exit_code,
-                last_smtp_status=attempt.smtp_status, last_smtp_message=attempt.smtp_message))
+        if attempt is None:
+            return {}
+        c.execute(insert(attempts).values(message_id=message_id, **vars(attempt)))
+        return {"attempts": M.attempts + 1, "last_exit_code": attempt.exit_code,
+                "last_smtp_status": attempt.smtp_status,
+                "last_smtp_message": attempt.smtp_message}
 
-    def _transition(self, c: Connection, message_id: int,
-                    allowed: Collection[MessageStatus] | None, **values: Any) -> bool:
+    def _transition(self, c: Connection, message_id: int, worker_id: str | None,
+                    counters: dict[str, Any], *, applies_always: bool = False,
+                    **values: Any) -> bool:
+        """Move a message out of ``sending`` (held by *worker_id*, or by whoever claimed
+        it through this store).
+
+        Not applied (False) when the message is not being sent, or is being sent
+        by another flusher that took over an expired claim; the attempt's
+        *counters* are stored either way.
+        """
+        holder = worker_id or self._claims.get(message_id)
         query = update(messages).where(M.id == message_id)
-        if allowed is not None:
-            query = query.where(M.status.in_(list(allowed)))
-        return c.execute(query.values(**values)).rowcount == 1
+        if not applies_always:
+            query = query.where(M.status == MessageStatus.SENDING)
+            if holder is not None:
+                query = query.where(M.claimed_by == holder)
+        if c.execute(query.values(**counters, **values)).rowcount == 1:
+            self._claims.pop(message_id, None)  # done with it (a refused one stays refused)
+            return True
+        if counters:
+            c.execute(update(messages).where(M.id == message_id).values(**counters))
+        return False
 
     def _settle(self, c: Connection, message_id: int, now: datetime,
                 results: Sequence[RecipientResult], from_states: Collection[RecipientStatus],

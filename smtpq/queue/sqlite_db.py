@@ -60,29 +60,33 @@ def to_timestamp(value: datetime) -> str:
 
 def apply_pragmas(connection: sqlite3.Connection) -> None:
     """Set the durability and integrity pragmas on a fresh connection."""
-    for pragma in PRAGMAS:
-        _execute_patiently(connection, pragma)
+    _ensure_wal(connection)
+    for pragma in PRAGMAS[1:]:
+        connection.execute(pragma).fetchall()
 
 
-def _execute_patiently(connection: sqlite3.Connection, statement: str) -> None:
-    """Run *statement*, retrying while the database is locked.
+def _ensure_wal(connection: sqlite3.Connection) -> None:
+    """Put the database in WAL mode, waiting while another connection is setting it up.
 
-    Switching a new database to WAL needs an exclusive lock, and SQLite answers
-    SQLITE_BUSY at once instead of calling the busy handler when another
-    connection holds a write lock (its deadlock rule); so two first enqueues
-    into a new queue must wait here, up to the usual busy timeout.
+    Switching a new database to WAL needs an exclusive lock, and SQLite does not
+    call the busy handler for it: it answers "database is locked" at once, or
+    just returns the old mode, while another connection holds a write lock.  So
+    two first enqueues into a new queue retry here, up to the busy timeout.
     """
     deadline = time.monotonic() + BUSY_TIMEOUT_S
-    delay = 0.005
     while True:
         try:
-            connection.execute(statement).fetchall()
-            return
+            mode = connection.execute("PRAGMA journal_mode").fetchone()[0]
+            if mode.lower() != "wal":
+                mode = connection.execute(PRAGMAS[0]).fetchone()[0]
+            if mode.lower() == "wal":
+                return
         except sqlite3.OperationalError as error:
-            if "locked" not in str(error) or time.monotonic() >= deadline:
+            if "locked" not in str(error) or time.monotonic() > deadline:
                 raise
-        time.sleep(delay)
-        delay = min(delay * 2, 0.1)
+        if time.monotonic() > deadline:
+            raise sqlite3.OperationalError("database is locked")
+        time.sleep(0.01)
 
 
 def connect(path: str) -> sqlite3.Connection:

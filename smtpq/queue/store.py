@@ -83,25 +83,29 @@ class QueueStore(Protocol):
         *results* is sent, and so is the message.  Applies whatever the state (even
         after a lost claim): the mail did go out."""
 
+    # ``worker_id`` on the transitions below: apply only while that worker still
+    # holds the claim (after a takeover the new owner decides); the store also
+    # remembers the claimer of each message it handed out.
+
     def defer(self, message_id: int, now: datetime, next_attempt: datetime, *,
               results: Sequence[RecipientResult] = (),
-              attempt: AttemptRecord | None = None) -> bool:
+              attempt: AttemptRecord | None = None, worker_id: str | None = None) -> bool:
         """Temporary failure: ``deferred`` until *next_attempt*; one more deferral
         counts towards the back-off.  Recipients named sent in *results* are done."""
 
     def release_unreachable(self, message_id: int, now: datetime, *,
-                            attempt: AttemptRecord | None = None) -> bool:
+                            attempt: AttemptRecord | None = None, worker_id: str | None = None) -> bool:
         """The server could not be reached: back to ``queued`` as it was (no back-off
         consumed, no deferral counted)."""
 
     def fail(self, message_id: int, now: datetime, *,
              results: Sequence[RecipientResult] = (),
-             attempt: AttemptRecord | None = None) -> bool:
+             attempt: AttemptRecord | None = None, worker_id: str | None = None) -> bool:
         """Permanent failure: ``failed``, and so is every undelivered recipient."""
 
     def expire(self, message_id: int, now: datetime, *,
                results: Sequence[RecipientResult] = (),
-               attempt: AttemptRecord | None = None) -> bool:
+               attempt: AttemptRecord | None = None, worker_id: str | None = None) -> bool:
         """A claimed message failed temporarily past ``max_age``: ``expired``."""
 
     def expire_old(self, now: datetime, max_age: timedelta) -> list[int]:

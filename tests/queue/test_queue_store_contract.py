@@ -1,7 +1,7 @@
 """The queue store contract: what any ``QueueStore`` does, on every engine.
 
 Written against ``smtpq.queue.store.QueueStore`` only; the ``store`` fixture
-supplies one per engine (SQLite always, PostgreSQL when configured).
+supplies one per engine (SQLite, and PostgreSQL on a throw-away server).
 """
 
 from __future__ import annotations
@@ -197,6 +197,54 @@ class TestLeases:
         store.reclaim_expired(T0 + 2 * LEASE)
         assert store.mark_sent(message_id, T0, attempt=attempt()) is True
         assert status_of(store, message_id) == S.SENT
+
+    def test_a_flusher_whose_claim_was_taken_over_changes_nothing_but_history(
+            self, store: QueueStore):
+        message_id = enqueue(store, "a@x.test")
+        claim(store, worker_id="w1")
+        later = T0 + 2 * LEASE
+        store.reclaim_expired(later)
+        assert claim(store, at=later, worker_id="w2") == [message_id]
+        # w1 comes back from a stall longer than its lease, with its verdicts.
+        assert store.renew_claims([message_id], worker_id="w1", until=later + LEASE) == 0
+        assert store.defer(message_id, later, later + MINUTE, worker_id="w1",
+                           attempt=attempt(75, 451)) is False
+        assert store.release_unreachable(message_id, later, worker_id="w1") is False
+        assert store.fail(message_id, later, worker_id="w1",
+                          results=[RecipientResult(0, RS.FAILED, 550, "550 no")]) is False
+        assert store.expire(message_id, later, worker_id="w1") is False
+        detail = store.get_message(message_id)
+        assert detail is not None
+        assert (detail.status, detail.claimed_by, detail.deferrals) == (S.SENDING, "w2", 0)
+        assert detail.attempts == 1 and len(detail.history) == 1  # w1's attempt is kept
+        # The new holder's own verdict applies.
+        assert store.defer(message_id, later, later + MINUTE, worker_id="w2") is True
+        assert status_of(store, message_id) == S.DEFERRED
+
+    def test_a_store_refuses_a_verdict_on_mail_it_claimed_once_another_took_it_over(
+            self, store: QueueStore, other_store: QueueStore):
+        message_id = enqueue(store)
+        claim(store, worker_id="w1")
+        later = T0 + 2 * LEASE
+        assert other_store.reclaim_expired(later) == [message_id]
+        assert claim(other_store, at=later, worker_id="w2") == [message_id]
+        # No worker_id given: the store knows it claimed this message for w1.
+        assert store.defer(message_id, later, later + MINUTE) is False
+        assert store.release_unreachable(message_id, later) is False
+        assert other_store.fail(message_id, later) is True
+        assert status_of(store, message_id) == S.FAILED
+
+    def test_mail_sent_by_a_flusher_that_lost_its_claim_stays_sent(self, store: QueueStore):
+        message_id = enqueue(store)
+        claim(store, worker_id="w1")
+        later = T0 + 2 * LEASE
+        store.reclaim_expired(later)
+        claim(store, at=later, worker_id="w2")
+        assert store.mark_sent(message_id, later, attempt=attempt()) is True  # w1: it went out
+        assert store.defer(message_id, later, later + MINUTE, worker_id="w2") is False
+        assert store.fail(message_id, later) is False
+        assert status_of(store, message_id) == S.SENT
+        assert claim(store, at=later + LEASE, ignore_backoff=True) == []
 
 
 # -- outcomes --------------------------------------------------------------------

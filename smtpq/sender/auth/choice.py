@@ -14,6 +14,10 @@ Observed with the real binary:
 * msmtp matches the announcement as a *substring* of the upper-cased ``AUTH`` line
   (``strstr``), so ``SCRAM-SHA-1-PLUS`` also counts as ``SCRAM-SHA-1``.
 All these failures exit with EX_UNAVAILABLE (69).
+
+``cannot use a secure authentication method`` is the error msmtp users ask
+about most (reference §7.7); :data:`SECURE_METHOD_HINT` says what to change
+(shown after msmtp's lines by ``smtpq.sender.tls.hints``).
 """
 
 from __future__ import annotations
@@ -30,6 +34,14 @@ TLS_ORDER = (
 )
 #: ``auth on`` preference without TLS: only methods that keep the password secret.
 PLAINTEXT_ORDER = ("SCRAM-SHA-256", "SCRAM-SHA-1")
+
+#: msmtp's text when, without TLS, the server offers no method that keeps the password secret.
+NO_SECURE_METHOD = "cannot use a secure authentication method"
+#: What to change then: turn TLS on, or name a method to send the password anyway.
+SECURE_METHOD_HINT = (
+    "TLS is off and the server offers only methods that would send the password readable: "
+    "set 'tls on' (with 'tls_starttls on' for port 587 or 25, 'tls_starttls off' for 465), "
+    "or name the method, e.g. 'auth plain', to send it unencrypted anyway")
 
 
 def announces(auth_methods: Iterable[str], method: str) -> bool:
@@ -57,7 +69,7 @@ def choose_method(auth: str, auth_methods: Iterable[str], tls_active: bool) -> s
             return method
     if tls_active:
         raise _unavailable("cannot find a usable authentication method")
-    raise _unavailable("cannot use a secure authentication method")
+    raise _unavailable(NO_SECURE_METHOD)
 
 
 def _unavailable(message: str) -> DeliveryError:

@@ -12,12 +12,15 @@ without error, and never for effective uid 0.  Verified as uid 65534:
   ``contains secrets and therefore must have no more than user read/write
   permissions``.
 
-Both are exit 78 (EX_CONFIG) with the file name in front.
+Both are exit 78 (EX_CONFIG) with the file name in front, followed by a hint
+with the command that fixes it (see ``diagnostics.hint_lines`` for when).
 """
 
 from __future__ import annotations
 
 import os
+import pwd
+import shlex
 import stat
 
 from smtpq.sender.config import diagnostics
@@ -52,5 +55,20 @@ def check_secure(path: str, euid: int | None = None) -> None:
         raise diagnostics.file_input_error(path, os.strerror(error.errno or 0)) from None
     problem = insecurity(st.st_uid, st.st_mode, euid)
     if problem is not None:
-        raise diagnostics.file_config_error(path, problem)
+        raise diagnostics.file_config_error(path, problem, fix_hint(problem, path, euid))
 
+
+def fix_hint(problem: str, path: str, euid: int) -> tuple[str, ...]:
+    """What to run so that *path* may hold a password (or how to keep it out of the file)."""
+    quoted = shlex.quote(path)
+    keep_out = "or keep the password out of the file with 'passwordeval'"
+    if problem == NOT_OWNED:
+        return (f"make the file yours: chown {_user_name(euid)} {quoted} (as root); {keep_out}",)
+    return (f"make the file private: chmod 600 {quoted}; {keep_out}",)
+
+
+def _user_name(uid: int) -> str:
+    try:
+        return pwd.getpwuid(uid).pw_name
+    except KeyError:
+        return str(uid)

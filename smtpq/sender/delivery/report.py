@@ -23,12 +23,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from smtpq.sender.config.diagnostics import hint_lines
 from smtpq.sender.config.settings import Account, Protocol
 from smtpq.sender.delivery.outcome import LMTP_PARTIAL, DeliveryOutcome, RecipientState
 from smtpq.sender.errors import SmtpqError
 from smtpq.sender.log import log_to_file, log_to_syslog
 from smtpq.sender.log.line import sanitize
 from smtpq.sender.sysexits import ExitCode
+from smtpq.sender.tls.hints import failure_hints
 
 
 class SendFailed(SmtpqError):
@@ -71,7 +73,9 @@ def failure_lines(account: Account, outcome: DeliveryOutcome) -> list[str]:
             "could not send mail to all recipients" + account_suffix(account)]
     lines = [sanitize(outcome.errormsg or "")]
     lines += [f"server message: {sanitize(line)}" for line in outcome.smtp_message]
-    return lines + ["could not send mail" + account_suffix(account)]
+    lines.append("could not send mail" + account_suffix(account))
+    # What to change, for msmtp's common traps (only on a terminal: scripts see msmtp's lines).
+    return lines + list(hint_lines(*failure_hints(account, outcome.errormsg)))
 
 
 def _lmtp_lines(outcome: DeliveryOutcome) -> list[str]:

@@ -9,6 +9,9 @@
   fingerprint does not match``.
 
 OpenSSL makes the trust decision; :mod:`.names` only helps word the message.
+:data:`PLAIN_TEXT_PEER` is the message for the commonest mistake, SMTPS
+(``tls_starttls off``) to a port that speaks plain SMTP first; ``.hints`` adds
+what to change.
 """
 
 from __future__ import annotations
@@ -41,6 +44,9 @@ _VERIFY_CODES = {
     24: _NOT_CA, 9: _NOT_YET, 10: _EXPIRED, 4: _SIGNATURE, 7: _SIGNATURE,
     23: _REVOKED, 62: _NAME, 64: _NAME, 66: _INSECURE, 67: _INSECURE, 68: _INSECURE,
 }
+
+#: msmtp's message when the peer answered the TLS ClientHello in plain text (GnuTLS's wording).
+PLAIN_TEXT_PEER = "TLS handshake failed: An unexpected TLS packet was received."
 
 _UNEXPECTED_PACKET = {"WRONG_VERSION_NUMBER", "RECORD_LAYER_FAILURE", "PACKET_LENGTH_TOO_LONG",
                       "HTTP_REQUEST", "UNEXPECTED_MESSAGE", "UNEXPECTED_RECORD",
