@@ -63,6 +63,7 @@ class FlushReport:
     failed: int = 0
     expired: int = 0
     unreachable: int = 0
+    due: int | None = None  # counted at the start, only when progress is shown
     skipped: bool = False
     offline_reason: str | None = None
 
@@ -88,6 +89,9 @@ def run_flush(settings: QueueSettings, request: FlushRequest, *, env: Mapping[st
     with open_store(settings.database) as store:
         rounds = _Rounds(store, settings, request, env, report, progress)
         rounds.tidy()
+        if progress is not None:
+            report.due = store.count_due(_now(), account=request.account, ids=request.ids,
+                                         ignore_backoff=request.ignore_backoff)
         seen = floor = 0
         while True:
             try:

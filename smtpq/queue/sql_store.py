@@ -24,7 +24,9 @@ from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any, BinaryIO
 
-from sqlalchemy import Connection, Engine, bindparam, delete, insert, inspect, select, text, update
+from sqlalchemy import (
+    Connection, Engine, bindparam, delete, func, insert, inspect, select, text, update,
+)
 from sqlalchemy.engine import URL
 from sqlalchemy.exc import DBAPIError
 
@@ -166,6 +168,18 @@ class SqlStore:
             claimed = sql_reads.load_claimed(c, chosen)
         self._claims.update(dict.fromkeys(chosen, worker_id))
         return claimed
+
+    def count_due(self, now: datetime, *, account: str | None = None,
+                  ids: Collection[int] | None = None, ignore_backoff: bool = False) -> int:
+        query = select(func.count()).select_from(messages).where(M.status.in_(CLAIMABLE))
+        if not ignore_backoff:
+            query = query.where(M.next_attempt <= now)
+        if account is not None:
+            query = query.where(M.account == account)
+        if ids is not None:
+            query = query.where(M.id.in_(list(ids)))
+        with self._read() as c:
+            return int(c.execute(query).scalar_one())
 
     def renew_claims(self, ids: Collection[int], *, worker_id: str, until: datetime) -> int:
         with self._write() as c:

@@ -60,6 +60,10 @@ class QueueStore(Protocol):
         *ignore_backoff*).  Two concurrent callers never get the same message.
         """
 
+    def count_due(self, now: datetime, *, account: str | None = None,
+                  ids: Collection[int] | None = None, ignore_backoff: bool = False) -> int:
+        """How many messages ``claim_due`` would hand out now (one COUNT; for progress)."""
+
     def renew_claims(self, ids: Collection[int], *, worker_id: str, until: datetime) -> int:
         """Extend *worker_id*'s leases on *ids* (a long upload); how many it still held."""
 

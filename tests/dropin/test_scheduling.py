@@ -112,7 +112,7 @@ def test_the_cron_entries_are_well_formed() -> None:
     assert len(entries) == 2
     for schedule, command in entries:
         assert schedule == "@reboot" or re.fullmatch(rf"{field}( {field}){{4}}", schedule)
-        assert command.endswith("smtpq flush --quiet")
+        assert command.endswith("smtpq flush")
 
 
 @pytest.mark.parametrize("entry", range(2))

@@ -43,7 +43,7 @@ def test_mail_queued_while_offline_is_delivered_once_and_intact_when_online(
     assert {m.status.value for m in queued} == {"queued"}
 
     # Offline: one line saying so, everything stays queued, no back-off consumed.
-    offline = queue_home.flush()
+    offline = queue_home.flush("--verbose")  # no terminal here: -v says it
     assert f"offline: server not reachable, {COUNT} message(s) stay queued" in offline.stderr.decode()
     with queue_home.store() as store:
         details = [store.get_message(m.id) for m in queued]

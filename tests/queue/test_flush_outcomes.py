@@ -176,7 +176,7 @@ def test_a_refusal_at_the_end_of_data_exits_69_and_its_class_decides(
 def test_a_refused_connection_leaves_the_mail_queued_with_exit_75(home) -> None:
     message_id = enqueue(home, closed_port(), "you@example.net")
 
-    report = home.flush()
+    report = home.flush("--verbose")  # no terminal here: -v says it
 
     assert "offline: server not reachable, 1 message(s) stay queued" in report.stderr.decode()
     detail = home.detail(message_id)
