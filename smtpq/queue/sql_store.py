@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import io
 from collections.abc import Collection, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any, BinaryIO
 
@@ -110,18 +110,17 @@ class SqlStore:
     def close(self) -> None:
         self._engine.dispose()
 
-    @contextmanager
-    def _write(self) -> Iterator[Connection]:
-        try:
-            with self._engine.begin() as connection:
-                yield connection
-        except DBAPIError as error:
-            raise database_error(error, self._where) from None
+    def _write(self) -> AbstractContextManager[Connection]:
+        return self._transaction(self._engine)
+
+    def _read(self) -> AbstractContextManager[Connection]:
+        return self._transaction(self._reader)
 
     @contextmanager
-    def _read(self) -> Iterator[Connection]:
+    def _transaction(self, engine: Engine) -> Iterator[Connection]:
+        """One transaction on *engine*; database errors become ``StoreError``."""
         try:
-            with self._reader.begin() as connection:
+            with engine.begin() as connection:
                 yield connection
         except DBAPIError as error:
             raise database_error(error, self._where) from None
