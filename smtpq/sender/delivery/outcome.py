@@ -190,6 +190,11 @@ def failure_kind(error: SmtpqError, stage: Stage) -> FailureKind | None:
     if stage is Stage.AUTH or isinstance(error, CapabilityMissing):
         return FailureKind.LOCAL_ERROR  # wrong password, method not offered: the user fixes it
     if isinstance(error, ServerRejection | ProtocolError):
+        if stage is Stage.CONNECT and (error.smtp_status or 0) >= 500:
+            # Greeting, EHLO or STARTTLS refused for good: the session failed, not
+            # this mail (a 554 greeting says "no service for you", RFC 5321 §3.1),
+            # so no reason to give up on it (Postfix: smtp_skip_5xx_greeting).
+            return FailureKind.PROTOCOL_ERROR
         if error.smtp_status:
             return None
         # The peer closed the connection where a reply was due (RFC 5321 §3.8: as a 451).
