@@ -9,10 +9,13 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Callable
 
 from smtpq.sender.errors import SmtpqError
 from smtpq.sender.sysexits import ExitCode
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (import cost)
+if TYPE_CHECKING:
+    from collections.abc import Callable
 
 
 def program_name(argv0: str) -> str:

@@ -7,10 +7,13 @@ imported only then.
 
 from __future__ import annotations
 
-from datetime import datetime
-
-from smtpq.queue.new_message import Content, NewMessage
 from smtpq.queue.sqlite_db import sqlite_path
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (import cost)
+if TYPE_CHECKING:
+    from datetime import datetime
+
+    from smtpq.queue.new_message import Content, NewMessage
 
 
 def enqueue_message(database: str, message: NewMessage, content: Content, *,

@@ -14,15 +14,17 @@ then), after which the insert is tried again.
 
 from __future__ import annotations
 
-import sqlite3
-from datetime import UTC, datetime
-from typing import Any
+import time
 
-from smtpq.queue.errors import SchemaError, sqlite_error
-from smtpq.queue.new_message import Content, NewMessage
 from smtpq.queue.rows import iter_chunks, message_row, recipient_rows
 from smtpq.queue.schema_version import HEAD
-from smtpq.queue.sqlite_db import connect, prepare_database_file, to_timestamp
+from smtpq.queue.sqlite_db import connect, prepare_database_file, sqlite3, to_timestamp
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (import cost)
+if TYPE_CHECKING:
+    from datetime import datetime
+
+    from smtpq.queue.new_message import Content, NewMessage
 
 # The columns each INSERT names.  Every column but the generated ids is given
 # explicitly (no reliance on database defaults); tests/queue compares these to
@@ -42,6 +44,9 @@ def _insert_sql(table: str, columns: tuple[str, ...]) -> str:
     return f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})"
 
 
+#: The enqueue connection's page cache, in KiB (negative: a size, not a page count).
+ENQUEUE_CACHE = "PRAGMA cache_size = -256"
+
 _INSERT_MESSAGE = _insert_sql("messages", MESSAGE_COLUMNS)
 _INSERT_RECIPIENT = _insert_sql("recipients", RECIPIENT_COLUMNS)
 _INSERT_CHUNK = _insert_sql("message_chunks", CHUNK_COLUMNS)
@@ -54,24 +59,38 @@ def enqueue(path: str, message: NewMessage, content: Content, *, now: datetime |
     mail could not be stored; nothing of it is left in the database then.
     """
     prepare_database_file(path)
-    when = now or datetime.now(UTC)
+    stamp = utc_now_text() if now is None else to_timestamp(now)
     for migrated in (False, True):
         try:
-            message_id = _store(path, message, content, when)
+            message_id = _store(path, message, content, stamp)
         except sqlite3.Error as error:
+            from smtpq.queue.errors import sqlite_error
+
             raise sqlite_error(error, path) from None
         if message_id is not None:
             return message_id
         if migrated:
             break
         _migrate(path)
+    from smtpq.queue.errors import SchemaError
+
     raise SchemaError(f"the queue database {path} is not at schema revision {HEAD} after upgrading")
 
 
-def _store(path: str, message: NewMessage, content: Content, now: datetime) -> int | None:
+def utc_now_text() -> str:
+    """Now, as ``to_timestamp(datetime.now(UTC))`` writes it, without importing ``datetime``."""
+    seconds, nanoseconds = divmod(time.time_ns(), 1_000_000_000)
+    return time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(seconds)) + f".{nanoseconds // 1000:06d}"
+
+
+def _store(path: str, message: NewMessage, content: Content, now: str) -> int | None:
     """The new message's id, or None (nothing written) when the schema is not HEAD."""
     connection = connect(path)
     try:
+        # A small page cache (256 KiB, not 2 MiB): a mail's pages are written once, so
+        # caching them buys nothing, and peak memory stays flat in mail size (§ memory
+        # in docs/performance.md).  What does not fit spills to the WAL, as at COMMIT.
+        connection.execute(ENQUEUE_CACHE)
         # Take the write lock now: the schema check and the inserts are one
         # atomic step, and a concurrent migration cannot slip in between.
         connection.execute("BEGIN IMMEDIATE")
@@ -89,35 +108,37 @@ def _store(path: str, message: NewMessage, content: Content, now: datetime) -> i
 
 
 def _schema_version(connection: sqlite3.Connection) -> str | None:
-    exists = connection.execute(
-        "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'alembic_version'"
-    ).fetchone()
-    if not exists:
-        return None
-    rows = connection.execute("SELECT version_num FROM alembic_version").fetchall()
+    """The Alembic revision of the database, None when it has none (one query)."""
+    try:
+        rows = connection.execute("SELECT version_num FROM alembic_version").fetchall()
+    except sqlite3.OperationalError as error:
+        if "no such table" in str(error):
+            return None  # a new, empty database: migrate it
+        raise
     return rows[0][0] if len(rows) == 1 else None
 
 
 def _insert(connection: sqlite3.Connection, message: NewMessage, content: Content,
-            now: datetime) -> int:
-    row = _sqlite_values(message_row(message, now))
+            now: str) -> int:
+    """The inserts; *now* is the stored text of every timestamp (``to_timestamp``)."""
+    row = message_row(message, now)
     cursor = connection.execute(_INSERT_MESSAGE, [row[column] for column in MESSAGE_COLUMNS])
     message_id = cursor.lastrowid
     assert message_id is not None
-    recipients = [_sqlite_values(r) for r in recipient_rows(message_id, message, now)]
+    recipients = recipient_rows(message_id, message, now)
     connection.executemany(
         _INSERT_RECIPIENT, [[r[column] for column in RECIPIENT_COLUMNS] for r in recipients]
     )
-    size = 0
-    for seq, chunk in enumerate(iter_chunks(content)):
+    size = seq = 0
+    # Not enumerate(), and ``del``: a chunk must be gone before the next one is built,
+    # or two (and SQLite's copy of the first) are alive at once.
+    for chunk in iter_chunks(content):
         connection.execute(_INSERT_CHUNK, (message_id, seq, chunk))
         size += len(chunk)
+        seq += 1
+        del chunk
     connection.execute("UPDATE messages SET size = ? WHERE id = ?", (size, message_id))
     return message_id
-
-
-def _sqlite_values(row: dict[str, Any]) -> dict[str, Any]:
-    return {key: to_timestamp(v) if isinstance(v, datetime) else v for key, v in row.items()}
 
 
 def _rollback(connection: sqlite3.Connection) -> None:

@@ -12,11 +12,13 @@ the running flusher re-checks for new mail after it lets the lock go (see
 from __future__ import annotations
 
 import fcntl
-import hashlib
 import os
-from collections.abc import Mapping
 
 from smtpq.queue.sqlite_db import sqlite_path
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (import cost)
+if TYPE_CHECKING:
+    from collections.abc import Mapping
 
 LOCK_SUFFIX = ".flush.lock"
 
@@ -27,6 +29,8 @@ def lock_path(database: str, env: Mapping[str, str]) -> str:
     if path is not None:
         return path + LOCK_SUFFIX
     data_home = env.get("XDG_DATA_HOME") or os.path.join(env.get("HOME", "/"), ".local", "share")
+    import hashlib  # only for server databases: OpenSSL's hashes cost 2 ms to load
+
     digest = hashlib.sha256(database.encode("utf-8", "surrogateescape")).hexdigest()[:16]
     return os.path.join(data_home, "smtpq", f"flush-{digest}{LOCK_SUFFIX}")
 

@@ -12,11 +12,17 @@ from __future__ import annotations
 import os
 import sys
 import time
-from collections.abc import Mapping, Sequence
-from typing import BinaryIO
 
 from smtpq.queue.new_message import NewMessage
-from smtpq.sender.options import CommandLine, Mode
+from smtpq.sender.options import Mode
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (import cost)
+if TYPE_CHECKING:
+    from collections.abc import Mapping, Sequence
+    from typing import BinaryIO
+
+    from smtpq.sender.message.compose import PreparedMessage
+    from smtpq.sender.options import CommandLine
 
 
 def run_queue_mode(cmd: CommandLine, *, prog: str, env: Mapping[str, str],
@@ -63,12 +69,11 @@ def _start_flush(database: str, env: Mapping[str, str]) -> None:
 
 
 def _prepare(cmd: CommandLine, *, env: Mapping[str, str], args: Sequence[str],
-             stdin: BinaryIO):  # type: ignore[no-untyped-def]
+             stdin: BinaryIO) -> tuple[NewMessage, PreparedMessage]:
     """Resolve the account and rewrite the mail as msmtp would, without sending it."""
     from smtpq.sender.message.compose import prepare_message
     from smtpq.sender.modes.intake import take_in
     from smtpq.sender.modes.setup import keep_header
-    from smtpq.sender.options.canonical import canonical_argv
 
     # passwordeval is run at flush time, when the password is needed (it may
     # ask a gpg agent); msmtp would run it here only because it sends now.
@@ -81,14 +86,24 @@ def _prepare(cmd: CommandLine, *, env: Mapping[str, str], args: Sequence[str],
     cwd = os.getcwd()
     message = NewMessage(
         account=account.name, envelope_from=prepared.envelope_from,
-        recipients=tuple(prepared.recipients), options=tuple(canonical_argv(cmd, cwd)),
+        recipients=tuple(prepared.recipients), options=_options(cmd, cwd),
         config_file=None if cmd.config_file is None else os.path.join(cwd, cmd.config_file),
         msgid=_header_value(prepared, "message-id"),
         subject=_header_value(prepared, "subject"))
     return message, prepared
 
 
-def _header_value(prepared, name: str) -> str | None:  # type: ignore[no-untyped-def]
+def _options(cmd: CommandLine, cwd: str) -> tuple[str, ...]:
+    """The command line's settings to re-apply at flush time (none for a plain ``-t``)."""
+    if (cmd.config_file is None and cmd.account_name is None
+            and not cmd.overrides.explicit):  # canonical_argv would give []: skip its import
+        return ()
+    from smtpq.sender.options.canonical import canonical_argv
+
+    return tuple(canonical_argv(cmd, cwd))
+
+
+def _header_value(prepared: PreparedMessage, name: str) -> str | None:
     """A header's unfolded value from the added lines or the original block, for listings."""
     prefix = name.encode("ascii") + b":"
     for line in prepared.rewrite.added.split(b"\n"):

@@ -8,28 +8,34 @@ mail is stored and read back with flat memory, on SQLite and PostgreSQL alike.
 
 from __future__ import annotations
 
-import json
-from collections.abc import Iterable, Iterator
-from datetime import datetime
-from typing import Any
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (import cost)
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Iterator
+    from datetime import datetime
+    from typing import Any
 
-from smtpq.queue.new_message import Content, NewMessage
-from smtpq.queue.states import MessageStatus, RecipientStatus
+    from smtpq.queue.new_message import Content, NewMessage
+
+#: ``MessageStatus.QUEUED`` and ``RecipientStatus.PENDING`` as stored: spelled out so
+#: that enqueue does not create the ``states`` enums (tests/queue check they agree).
+QUEUED = "queued"
+PENDING = "pending"
 
 #: Bytes per stored chunk: large enough that a chunk costs one row, small enough
 #: that holding one (or two, while re-chunking) in memory does not matter.
 CHUNK_SIZE = 1 << 20
 
 
-def message_row(message: NewMessage, now: datetime) -> dict[str, Any]:
-    """Every column of a new ``messages`` row except ``id``; ``size`` is filled in later."""
+def message_row(message: NewMessage, now: datetime | str) -> dict[str, Any]:
+    """Every column of a new ``messages`` row except ``id``; ``size`` is filled in later.
+
+    *now* is a datetime, or (the stdlib SQLite path) the text it is stored as.
+    """
     return {
-        "status": MessageStatus.QUEUED.value,
+        "status": QUEUED,
         "account": message.account,
         "config_file": message.config_file,
-        # ensure_ascii (the default) escapes the lone surrogates os.fsdecode
-        # makes of non-UTF-8 argv bytes, so they survive the round trip.
-        "options": json.dumps(list(message.options)),
+        "options": encode_options(message.options),
         "envelope_from": message.envelope_from,
         "size": 0,
         "msgid": message.msgid,
@@ -50,14 +56,15 @@ def message_row(message: NewMessage, now: datetime) -> dict[str, Any]:
     }
 
 
-def recipient_rows(message_id: int, message: NewMessage, now: datetime) -> list[dict[str, Any]]:
+def recipient_rows(message_id: int, message: NewMessage,
+                   now: datetime | str) -> list[dict[str, Any]]:
     """Every column of the new ``recipients`` rows except ``id``."""
     return [
         {
             "message_id": message_id,
             "position": position,
             "address": address,
-            "status": RecipientStatus.PENDING.value,
+            "status": PENDING,
             "smtp_status": None,
             "smtp_message": None,
             "updated": now,
@@ -72,8 +79,23 @@ def _displayable(text: str | None) -> str | None:
     return None if text is None else text.encode("utf-8", "replace").decode("utf-8")
 
 
+def encode_options(options: tuple[str, ...]) -> str:
+    """The argv list as JSON text (``[]`` for none, the common case, without importing json)."""
+    if not options:
+        return "[]"
+    import json
+
+    # ensure_ascii (the default) escapes the lone surrogates os.fsdecode
+    # makes of non-UTF-8 argv bytes, so they survive the round trip.
+    return json.dumps(list(options))
+
+
 def decode_options(text: str) -> tuple[str, ...]:
     """The argv list stored by ``message_row``."""
+    if text == "[]":
+        return ()
+    import json
+
     return tuple(json.loads(text))
 
 
@@ -100,11 +122,23 @@ def _chunks_from_file(stream: Any, size: int) -> Iterator[bytes]:
 
 
 def _rechunk(pieces: Iterable[bytes], size: int) -> Iterator[bytes]:
-    buffer = bytearray()
-    for piece in pieces:
-        buffer += piece
-        while len(buffer) >= size:
-            yield bytes(buffer[:size])
-            del buffer[:size]
-    if buffer:
-        yield bytes(buffer)
+    """Exact *size* chunks from pieces of any size, through one buffer of *size* bytes.
+
+    The buffer is allocated once and filled in place, so memory is the buffer and
+    the chunk handed out, whatever the size of the mail (no growing bytearray).
+    """
+    buffer = bytearray(size)
+    held = 0
+    with memoryview(buffer) as view:
+        for piece in pieces:
+            with memoryview(piece) as rest:
+                while rest:
+                    take = min(size - held, len(rest))
+                    view[held:held + take] = rest[:take]
+                    held += take
+                    rest = rest[take:]
+                    if held == size:
+                        yield bytes(view)
+                        held = 0
+        if held:
+            yield bytes(view[:held])

@@ -6,20 +6,30 @@ The file is ``$SMTPQ_CONFIG``, else ``$XDG_CONFIG_HOME/smtpq/config.toml``
 (EX_CONFIG) naming the file and the key.
 
 Stdlib only and cheap to import: the sendmail entry path loads these settings
-for every mail it queues (``tomllib`` is imported only when a file exists).
+for every mail it queues.  A file that keeps to plain ``key = value`` lines
+(see ``smtpq.queue.simple_toml``) is read without ``tomllib``, whose import
+and regular expressions cost about 5 ms; anything else goes to ``tomllib``.
 """
 
 from __future__ import annotations
 
 import enum
 import os
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field, replace
-from datetime import timedelta
-from typing import Any
 
-from smtpq.queue.durations import parse_duration
+try:
+    # The C type ``datetime.timedelta`` is: ``datetime.py`` defines its pure-Python
+    # fallbacks before replacing them with these, which costs the enqueue path 1 ms.
+    from _datetime import timedelta
+except ImportError:  # pragma: no cover - an interpreter without the C module
+    from datetime import timedelta
+
 from smtpq.sender.errors import ConfigError
+from smtpq.sender.record import FrozenRecord
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (import cost)
+if TYPE_CHECKING:
+    from collections.abc import Callable, Mapping
+    from typing import Any
 
 
 class AfterEnqueue(enum.StrEnum):
@@ -29,25 +39,45 @@ class AfterEnqueue(enum.StrEnum):
     NONE = "none"  # just queue; a cron job or `smtpq flush` delivers
 
 
-@dataclass(frozen=True)
-class QueueSettings:
-    """Resolved queue settings; ``source`` is the file they came from (None: defaults only)."""
+class QueueSettings(FrozenRecord):
+    """Resolved queue settings; ``source`` is the file they came from (None: defaults only).
+
+    Immutable and compared field by field (``source`` aside), as a frozen dataclass.
+    """
+
+    __slots__ = ("after_enqueue", "claim_lease", "database", "keep_sent", "max_age",
+                 "parallel_connections", "retry_first", "retry_max", "source")
+    FIELDS = ("database", "after_enqueue", "max_age", "retry_first", "retry_max", "keep_sent",
+              "claim_lease", "parallel_connections", "source")
+    EQ_IGNORED = frozenset({"source"})
 
     database: str
-    after_enqueue: AfterEnqueue = AfterEnqueue.FLUSH
+    after_enqueue: AfterEnqueue
     #: A message still undelivered this long after it was queued becomes "expired".
-    max_age: timedelta = timedelta(days=5)
+    max_age: timedelta
     #: First back-off after a temporary (4xx) failure; it doubles up to ``retry_max``.
-    retry_first: timedelta = timedelta(minutes=1)
-    retry_max: timedelta = timedelta(hours=1)
+    retry_first: timedelta
+    retry_max: timedelta
     #: Sent messages stay inspectable (``smtpq show``) this long.
-    keep_sent: timedelta = timedelta(days=7)
+    keep_sent: timedelta
     #: How long a flusher's claim on a message lasts unless renewed; after it, a
     #: message left in "sending" by a killed flusher is queued again.
-    claim_lease: timedelta = timedelta(minutes=5)
+    claim_lease: timedelta
     #: SMTP connections a flush may open at once (per account).
-    parallel_connections: int = 1
-    source: str | None = field(default=None, compare=False)
+    parallel_connections: int
+    source: str | None
+
+    def __init__(  # noqa: PLR0913 - one parameter per setting
+        self, database: str, after_enqueue: AfterEnqueue = AfterEnqueue.FLUSH,
+        max_age: timedelta = timedelta(days=5), retry_first: timedelta = timedelta(minutes=1),
+        retry_max: timedelta = timedelta(hours=1), keep_sent: timedelta = timedelta(days=7),
+        claim_lease: timedelta = timedelta(minutes=5), parallel_connections: int = 1,
+        source: str | None = None,
+    ) -> None:
+        self._freeze(database=database, after_enqueue=after_enqueue, max_age=max_age,
+                     retry_first=retry_first, retry_max=retry_max, keep_sent=keep_sent,
+                     claim_lease=claim_lease, parallel_connections=parallel_connections,
+                     source=source)
 
 
 def config_path(environ: Mapping[str, str]) -> tuple[str, bool]:
@@ -75,7 +105,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> QueueSettings:
     settings = QueueSettings(**values, source=path if table is not None else None)
     _check_consistency(path, settings)
     if env.get("SMTPQ_DATABASE"):
-        settings = replace(settings, database=env["SMTPQ_DATABASE"])
+        settings = settings.replace(database=env["SMTPQ_DATABASE"])
     return settings
 
 
@@ -92,22 +122,33 @@ def _read_queue_table(path: str, explicit: bool) -> dict[str, Any] | None:
     """The ``[queue]`` table of *path*; None when a default-located file is absent."""
     try:
         with open(path, "rb") as stream:
-            import tomllib  # only now: most users have no file, and it costs an import
-
-            try:
-                document = tomllib.load(stream)
-            except (tomllib.TOMLDecodeError, UnicodeDecodeError) as error:
-                raise ConfigError(f"{path}: {error}") from None
+            data = stream.read()
     except FileNotFoundError:
         if explicit:
             raise ConfigError(f"{path}: cannot read queue settings: file not found") from None
         return None
     except OSError as error:
         raise ConfigError(f"{path}: cannot read queue settings: {error.strerror}") from None
+    document = _parse_toml(path, data)
     table = document.get("queue", {})
     if not isinstance(table, dict):
         raise ConfigError(f"{path}: queue: must be a table ([queue])")
     return table
+
+
+def _parse_toml(path: str, data: bytes) -> dict[str, Any]:
+    """The TOML document in *data*: the simple reader when it can, else ``tomllib``."""
+    from smtpq.queue.simple_toml import parse_simple
+
+    document = parse_simple(data)
+    if document is not None:
+        return document
+    import tomllib  # only now: its import and regular expressions cost about 5 ms
+
+    try:
+        return tomllib.loads(data.decode())
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as error:
+        raise ConfigError(f"{path}: {error}") from None
 
 
 def _convert(path: str, key: str, raw: object) -> Any:
@@ -135,6 +176,8 @@ def _check_consistency(path: str, settings: QueueSettings) -> None:
 def _duration(raw: object) -> timedelta:
     if not isinstance(raw, str):
         raise ValueError('must be a string such as "5d" or "1h30m"')
+    from smtpq.queue.durations import parse_duration  # its regular expressions: only now
+
     return parse_duration(raw)
 
 

@@ -15,12 +15,19 @@
 from __future__ import annotations
 
 import os
-import sqlite3
 import time
-from datetime import UTC, datetime
-from urllib.parse import unquote
 
-from smtpq.queue.errors import os_error
+try:
+    # The C module alone: the ``sqlite3`` package around it only adds the
+    # (deprecated) datetime adapters, and importing ``datetime`` for them costs
+    # the enqueue path about 1.5 ms.  Same classes, same exceptions.
+    import _sqlite3 as sqlite3
+except ImportError:  # pragma: no cover - an interpreter that does not split them
+    import sqlite3  # type: ignore[no-redef]
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (import cost)
+if TYPE_CHECKING:
+    from datetime import datetime
 
 BUSY_TIMEOUT_S = 30.0
 
@@ -47,6 +54,10 @@ def sqlite_path(url: str) -> str | None:
             path = url[len(prefix):]
             if not path or "?" in path or path == ":memory:":
                 return None  # left to SQLAlchemy, which knows every URL form
+            if "%" not in path:
+                return path  # nothing to unquote: urllib.parse (2 ms of imports) not needed
+            from urllib.parse import unquote
+
             return unquote(path)  # SQLAlchemy unquotes the database part too
     return None
 
@@ -55,6 +66,8 @@ def to_timestamp(value: datetime) -> str:
     """*value* (timezone-aware) as stored in a SQLite DATETIME column."""
     if value.tzinfo is None:
         raise ValueError("naive datetime: the queue stores UTC only")
+    from datetime import UTC  # loaded already: the caller holds a datetime
+
     return value.astimezone(UTC).strftime(TIMESTAMP_FORMAT)
 
 
@@ -111,6 +124,8 @@ def prepare_database_file(path: str) -> None:
         _make_private_dirs(directory)
         _create_private_file(path, directory)
     except OSError as error:
+        from smtpq.queue.errors import os_error
+
         raise os_error(error, path) from None
 
 

@@ -6,9 +6,11 @@ into a message on stderr and a process exit status.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 from smtpq.sender.sysexits import ExitCode
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (import cost)
+if TYPE_CHECKING:
+    from collections.abc import Sequence
 
 
 class SmtpqError(Exception):

@@ -161,6 +161,70 @@ def test_enqueueing_imports_neither_sqlalchemy_nor_alembic_nor_tenacity(migrated
     assert counts(migrated) == (1, 1, 1) and message_id == "1"
 
 
+#: Imports the sendmail entry's enqueue no longer makes (docs/performance.md): each
+#: cost the hot path from 0.5 to 170 ms, and they must not creep back.
+NOT_ON_THE_ENQUEUE_PATH = (
+    "sqlalchemy", "alembic", "tenacity", "click",  # the heavy libraries
+    "dataclasses", "inspect", "typing", "json", "tomllib", "datetime", "sqlite3",
+    "subprocess", "socket", "ssl", "hashlib", "urllib", "pathlib", "email", "shlex",
+    "tempfile", "threading", "logging", "atexit",
+)
+
+SENDMAIL_ENQUEUE = """
+    import sys
+    loaded = set(sys.modules)  # at start-up (an editable install's hook loads pathlib)
+    from smtpq.cli.sendmail import sendmail
+    code = sendmail(["-t", "-i"], "sendmail")
+    print(code)
+    print(",".join(sorted(name for name in set(sys.modules) - loaded
+                          if name.split(".")[0] in sys.argv[1].split(","))))
+    """
+
+
+@pytest.mark.parametrize("after_enqueue", ["none", "flush"])
+def test_the_sendmail_enqueue_path_imports_only_what_it_needs(tmp_path: Path, after_enqueue: str):
+    home = tmp_path / "home"
+    (home / ".config" / "smtpq").mkdir(parents=True)
+    (home / ".config" / "smtpq" / "config.toml").write_text(
+        f'[queue]\nafter_enqueue = "{after_enqueue}"\n')
+    (home / ".msmtprc").write_text("account default\nhost 127.0.0.1\nport 9\nfrom a@x.test\n")
+    upgrade_sqlite_file(str(home / ".local" / "share" / "smtpq" / "queue.sqlite3"))  # not new
+    env = {key: value for key, value in os.environ.items() if not key.startswith("SMTPQ_")}
+    result = run_python(SENDMAIL_ENQUEUE, ",".join(NOT_ON_THE_ENQUEUE_PATH),
+                        stdin=b"To: b@x.test\nSubject: s\n\nbody\n", env={**env, "HOME": str(home)})
+    assert result.returncode == 0, result.stderr
+    code, imported = result.stdout.decode().splitlines()
+    assert (code, imported) == ("0", "")
+
+
+def test_the_enqueue_paths_shortcuts_are_the_same_things():
+    import _datetime
+    import _sqlite3
+    import datetime
+    import sqlite3
+
+    from smtpq.queue import rows, settings, sqlite_db
+    from smtpq.queue.states import MessageStatus, RecipientStatus
+
+    assert sqlite_db.sqlite3 is _sqlite3 and sqlite3.OperationalError is _sqlite3.OperationalError
+    assert sqlite3.connect is _sqlite3.connect and sqlite3.Error is _sqlite3.Error
+    assert settings.timedelta is _datetime.timedelta is datetime.timedelta
+    assert (rows.QUEUED, rows.PENDING) == (MessageStatus.QUEUED, RecipientStatus.PENDING)
+
+
+def test_timestamps_written_without_datetime_read_as_datetime_writes_them():
+    from datetime import UTC, datetime
+
+    from smtpq.queue.enqueue_sqlite import utc_now_text
+    from smtpq.queue.sqlite_db import TIMESTAMP_FORMAT, to_timestamp
+
+    before = to_timestamp(datetime.now(UTC))
+    text = utc_now_text()
+    after = to_timestamp(datetime.now(UTC))
+    assert before <= text <= after
+    assert datetime.strptime(text, TIMESTAMP_FORMAT).strftime(TIMESTAMP_FORMAT) == text
+
+
 # -- privacy ----------------------------------------------------------------------
 
 PERMISSIONS = """

@@ -24,8 +24,9 @@ Module map: ``lexer`` (lines), ``commands`` (the command table), ``parser``
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (import cost)
+if TYPE_CHECKING:
+    from typing import Any
 
 _EXPORTS = {
     "load_config": "files",
@@ -44,4 +45,6 @@ def __getattr__(name: str) -> Any:
     module = _EXPORTS.get(name)
     if module is None:
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    import importlib  # only here: the hot path imports the submodules directly
+
     return getattr(importlib.import_module(f"{__name__}.{module}"), name)

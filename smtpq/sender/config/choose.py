@@ -24,22 +24,25 @@ The decision follows msmtp 1.8.23's ``main`` exactly (verified with
 
 from __future__ import annotations
 
-import dataclasses
-from collections.abc import Mapping
-
 from smtpq.sender.config import finalize
 from smtpq.sender.config.files import LoadedConfig
-from smtpq.sender.config.matching import find_by_envelope_from, locale_is_utf8
-from smtpq.sender.config.settings import Account
 from smtpq.sender.errors import ConfigError
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (import cost)
+if TYPE_CHECKING:
+    from collections.abc import Mapping
 
-@dataclasses.dataclass
+    from smtpq.sender.config.settings import Account
+
+
 class Resolution:
     """The account to use, finished, and the decision lines msmtp prints under --pretend."""
 
-    account: Account
-    notes: list[str] = dataclasses.field(default_factory=list)
+    __slots__ = ("account", "notes")
+
+    def __init__(self, account: Account, notes: list[str] | None = None) -> None:
+        self.account = account
+        self.notes = [] if notes is None else notes
 
 
 def command_line_account(
@@ -81,6 +84,8 @@ def choose_account(
     fallback = False
     if account_name is None:
         if "from_" in cmdline.explicit and cmdline.from_ is not None:
+            from smtpq.sender.config.matching import find_by_envelope_from, locale_is_utf8
+
             chosen = find_by_envelope_from(config.accounts, cmdline.from_,
                                            utf8=locale_is_utf8(env))
             if chosen is not None:

@@ -22,12 +22,18 @@ the argument.  Verified against the binary, command by command (see
 
 from __future__ import annotations
 
-import dataclasses
-from collections.abc import Callable, Mapping
-
 from smtpq.sender.config import values
 from smtpq.sender.config.paths import expand_tilde
-from smtpq.sender.config.settings import Account, HeaderPolicy, Protocol
+from smtpq.sender.config.settings import HeaderPolicy, Protocol
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (import cost)
+if TYPE_CHECKING:
+    from collections.abc import Callable, Mapping
+
+    from smtpq.sender.config.settings import Account
+
+    #: Converts an argument (and the environment, for ``~``) to a field value.
+    Converter = Callable[[str, Mapping[str, str]], object]
 
 
 class NeedsArgument(Exception):
@@ -38,14 +44,14 @@ class TakesNoArgument(Exception):
     """``command X does not take an argument``."""
 
 
-#: Converts an argument (and the environment, for ``~``) to a field value.
-Converter = Callable[[str, Mapping[str, str]], object]
-
-
-@dataclasses.dataclass(frozen=True)
 class Command:
-    field: str | None  # None: accepted and ignored (tls_force_sslv3)
-    convert: Converter
+    """The ``Account`` field a command sets and how its argument becomes the value."""
+
+    __slots__ = ("convert", "field")
+
+    def __init__(self, field: str | None, convert: Converter) -> None:
+        self.field = field  # None: accepted and ignored (tls_force_sslv3)
+        self.convert = convert
 
 
 def _required(convert: Callable[[str], object]) -> Converter:

@@ -20,19 +20,21 @@ Rules verified against msmtp 1.8.23 (system file via a private mount of /etc):
 
 from __future__ import annotations
 
-import dataclasses
 import errno
 import os
-from collections.abc import Mapping
 
 from smtpq.sender.config import diagnostics, paths
-from smtpq.sender.config.evaluate import Evaluator
-from smtpq.sender.config.parser import ParsedFile, parse_config
-from smtpq.sender.config.permissions import check_secure
-from smtpq.sender.config.settings import Account
+from smtpq.sender.config.parser import parse_config
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (import cost)
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+    from smtpq.sender.config.evaluate import Evaluator
+    from smtpq.sender.config.parser import ParsedFile
+    from smtpq.sender.config.settings import Account
 
 
-@dataclasses.dataclass
 class LoadedConfig:
     """The merged accounts of the files msmtp would read, before an account is chosen.
 
@@ -41,10 +43,14 @@ class LoadedConfig:
     finishes the chosen one.
     """
 
-    accounts: list[Account] = dataclasses.field(default_factory=list)
-    system_file: str | None = None  # the system file, if it was loaded
-    user_file: str | None = None  # the user file, if it was loaded
-    notes: list[str] = dataclasses.field(default_factory=list)
+    __slots__ = ("accounts", "notes", "system_file", "user_file")
+
+    def __init__(self, accounts: list[Account] | None = None, system_file: str | None = None,
+                 user_file: str | None = None, notes: list[str] | None = None) -> None:
+        self.accounts = [] if accounts is None else accounts
+        self.system_file = system_file  # the system file, if it was loaded
+        self.user_file = user_file  # the user file, if it was loaded
+        self.notes = [] if notes is None else notes
 
     def find(self, name: str) -> Account | None:
         """The account called *name* (exact, case-sensitive), or None."""
@@ -108,6 +114,8 @@ def _load_user(
         return None
     parsed = parse_config(data, path, env=env, evaluator=evaluator)
     if parsed.has_password_line:
+        from smtpq.sender.config.permissions import check_secure  # pwd, shlex: only then
+
         check_secure(path, euid)
     notes.append(f"loaded user configuration file {path}")
     return parsed

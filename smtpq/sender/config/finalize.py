@@ -17,14 +17,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
-
-from smtpq.sender.config import substitute
-from smtpq.sender.config.settings import Account, Protocol
+from smtpq.sender.config.settings import Protocol
 from smtpq.sender.errors import ConfigError
 
-#: Turns a ``passwordeval`` command into the password (raising ConfigError on failure).
-PasswordCommand = Callable[[str], str]
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (import cost)
+if TYPE_CHECKING:
+    from collections.abc import Callable, Mapping
+
+    from smtpq.sender.config.settings import Account
+
+    #: Turns a ``passwordeval`` command into the password (raising ConfigError on failure).
+    PasswordCommand = Callable[[str], str]
 
 TLS_NEEDS_TRUST = (
     "tls requires either tls_trust_file (highly recommended) or tls_fingerprint "
@@ -49,6 +52,16 @@ def complete(
         account.tls_trust_file = "system"
     if account.proxy_host is not None and account.proxy_port == 0:
         account.proxy_port = 1080
+    # Every pattern starts with "%": without one (or auto_from) there is nothing to do.
+    if "%" in account.domain or (sendmail and (
+            account.auto_from or (account.from_ is not None and "%" in account.from_))):
+        _substitute(account, env=env, sendmail=sendmail)
+
+
+def _substitute(account: Account, *, env: Mapping[str, str], sendmail: bool) -> None:
+    """Steps 5–6; ``substitute`` (with its socket lookups) is imported only when needed."""
+    from smtpq.sender.config import substitute
+
     account.domain = substitute.expand_domain(account.domain, env)
     if sendmail and account.from_ is not None:
         account.from_ = substitute.expand_from(account.from_, env)

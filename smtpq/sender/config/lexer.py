@@ -20,21 +20,29 @@ survives a round trip (``os.fsencode``-style).
 
 from __future__ import annotations
 
-import dataclasses
-from collections.abc import Iterator
+from smtpq.sender.record import FrozenRecord
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (import cost)
+if TYPE_CHECKING:
+    from collections.abc import Iterator
 
 #: msmtp's LINEBUFSIZE - 1: the most bytes one fgets() call returns.
 LINE_LIMIT = 500
 BLANKS = " \t"
 
 
-@dataclasses.dataclass(frozen=True)
-class Line:
+class Line(FrozenRecord):
     """One logical line: its 1-based number, command and argument (None for an ignored line)."""
+
+    __slots__ = ("argument", "command", "number")
+    FIELDS = ("number", "command", "argument")
 
     number: int
     command: str | None
     argument: str
+
+    def __init__(self, number: int, command: str | None, argument: str) -> None:
+        self._freeze(number=number, command=command, argument=argument)
 
 
 class LineTooLong(Exception):

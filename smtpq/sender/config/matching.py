@@ -15,10 +15,13 @@ substitution) matches wins.  Verified against msmtp 1.8.23:
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
-
-from smtpq.sender.config.settings import Account
 from smtpq.sender.config.wildcard import fnmatch
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (import cost)
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Mapping
+
+    from smtpq.sender.config.settings import Account
 
 _ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
 

@@ -26,26 +26,31 @@ Structure rules, each verified against the binary:
 
 from __future__ import annotations
 
-import dataclasses
-from collections.abc import Iterator, Mapping
-
 from smtpq.sender.config import commands, diagnostics
-from smtpq.sender.config.evaluate import Evaluator, bound_to, cannot_read_output
 from smtpq.sender.config.lexer import Line, LineTooLong, read_lines, split_line, trim_string
 from smtpq.sender.config.settings import Account
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (import cost)
+if TYPE_CHECKING:
+    from collections.abc import Iterator, Mapping
+
+    from smtpq.sender.config.evaluate import Evaluator
 
 #: Settings that ``account X : Y`` does not copy in msmtp 1.8.23 (fixed in 1.8.24).
 NOT_INHERITED = frozenset({"allow_from_override"})
 
 
-@dataclasses.dataclass
 class ParsedFile:
     """The accounts of one file in file order, and whether the permission check applies."""
 
-    conffile: str
-    accounts: list[Account]
-    # A literal ``password`` line (not one produced by ``eval``) was read.
-    has_password_line: bool = False
+    __slots__ = ("accounts", "conffile", "has_password_line")
+
+    def __init__(self, conffile: str, accounts: list[Account],
+                 has_password_line: bool = False) -> None:
+        self.conffile = conffile
+        self.accounts = accounts
+        # A literal ``password`` line (not one produced by ``eval``) was read.
+        self.has_password_line = has_password_line
 
 
 def new_account(name: str = "", conffile: str | None = None) -> Account:
@@ -65,7 +70,8 @@ def inherit(account: Account, parent: Account) -> None:
 class _Reader:
     """The state of ``read_conffile`` while it walks the lines of one file."""
 
-    def __init__(self, conffile: str, env: Mapping[str, str], evaluator: Evaluator) -> None:
+    def __init__(self, conffile: str, env: Mapping[str, str],
+                 evaluator: Evaluator | None) -> None:
         self.conffile = conffile
         self.env = env
         self.evaluator = evaluator
@@ -89,6 +95,10 @@ class _Reader:
             return line
         if line.argument == "":
             raise diagnostics.needs_argument(self.conffile, line.number, "eval")
+        from smtpq.sender.config.evaluate import bound_to, cannot_read_output  # only for eval
+
+        if self.evaluator is None:
+            self.evaluator = bound_to(self.env)
         output = self.evaluator(line.argument)
         if output is None:
             raise diagnostics.file_input_error(self.conffile, cannot_read_output(line.argument))
@@ -171,7 +181,7 @@ def parse_config(
     *env* is the process environment (``~`` expansion; ``eval`` commands run
     in it).  *evaluator* replaces running ``eval`` commands (tests).
     """
-    reader = _Reader(conffile, env, evaluator if evaluator is not None else bound_to(env))
+    reader = _Reader(conffile, env, evaluator)
     for raw in _lines(data, conffile):
         line = reader.evaluated(raw)
         if line.command is None:

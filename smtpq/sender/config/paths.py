@@ -17,7 +17,10 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (import cost)
+if TYPE_CHECKING:
+    from collections.abc import Mapping
 
 SYSTEM_CONFIG = "/etc/msmtprc"
 SYSTEM_CONFIG_ENV = "SMTPQ_SYSTEM_CONFIG"

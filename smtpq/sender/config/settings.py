@@ -1,6 +1,6 @@
 """The resolved settings of one msmtp account, field for field as msmtp keeps them.
 
-This dataclass is the contract between the configuration parser, the command
+This class is the contract between the configuration parser, the command
 line, ``--pretend`` and the delivery engine.  ``explicit`` records which fields
 were set by a command (msmtp's ``mask``): only those are inherited through
 ``account NAME : PARENT`` and only those count as overrides on the command line.
@@ -8,8 +8,9 @@ were set by a command (msmtp's ``mask``): only those are inherited through
 
 from __future__ import annotations
 
-import dataclasses
 import enum
+
+from smtpq.sender.record import Record
 
 
 class Protocol(enum.Enum):
@@ -35,69 +36,138 @@ AUTH_METHODS = (
 )
 
 
-@dataclasses.dataclass
-class Account:
-    """One account as msmtp resolves it; ``None`` means "not set"."""
+class Account(Record):
+    """One account as msmtp resolves it; ``None`` means "not set".
 
-    name: str = ""
-    conffile: str | None = None  # file that defined it; None for --host / env accounts
-    explicit: set[str] = dataclasses.field(default_factory=set)
+    A plain class rather than a dataclass (see ``smtpq.sender.record``): every
+    field is an instance attribute, set in ``__init__`` in ``FIELDS`` order.
+    """
 
-    # General
-    host: str | None = None
-    port: int = 0  # 0: not set; the default (25/465/none for LMTP) is applied later
-    source_ip: str | None = None
-    proxy_host: str | None = None
-    proxy_port: int = 0
-    socket: str | None = None
-    timeout: int = 0  # seconds; 0 means off
-    protocol: Protocol = Protocol.SMTP
-    domain: str = "localhost"
+    FIELDS = (
+        "name", "conffile", "explicit",
+        "host", "port", "source_ip", "proxy_host", "proxy_port", "socket", "timeout", "protocol",
+        "domain",
+        "auth", "user", "password", "passwordeval", "ntlmdomain",
+        "tls", "tls_starttls", "tls_trust_file", "tls_crl_file", "tls_fingerprint",
+        "tls_key_file", "tls_cert_file", "tls_certcheck", "tls_min_dh_prime_bits",
+        "tls_priorities", "tls_host_override",
+        "from_", "auto_from", "maildomain", "allow_from_override", "dsn_notify", "dsn_return",
+        "set_from_header", "set_date_header", "set_msgid_header", "remove_bcc_headers",
+        "undisclosed_recipients", "logfile", "logfile_time_format", "syslog", "aliases",
+        "password_from_file",
+    )
+    REPR_HIDDEN = frozenset({"password"})
 
-    # Authentication: auth is None (off), AUTH_CHOOSE (on) or a method name
-    auth: str | None = None
-    user: str | None = None
-    password: str | None = dataclasses.field(default=None, repr=False)  # never in a repr
-    passwordeval: str | None = None
-    ntlmdomain: str | None = None
+    def __init__(
+        self,
+        name: str = "",
+        conffile: str | None = None,
+        explicit: set[str] | None = None,
+        host: str | None = None,
+        port: int = 0,
+        source_ip: str | None = None,
+        proxy_host: str | None = None,
+        proxy_port: int = 0,
+        socket: str | None = None,
+        timeout: int = 0,
+        protocol: Protocol = Protocol.SMTP,
+        domain: str = "localhost",
+        auth: str | None = None,
+        user: str | None = None,
+        password: str | None = None,
+        passwordeval: str | None = None,
+        ntlmdomain: str | None = None,
+        tls: bool = False,
+        tls_starttls: bool = True,
+        tls_trust_file: str | None = "system",
+        tls_crl_file: str | None = None,
+        tls_fingerprint: bytes | None = None,
+        tls_key_file: str | None = None,
+        tls_cert_file: str | None = None,
+        tls_certcheck: bool = True,
+        tls_min_dh_prime_bits: int | None = None,
+        tls_priorities: str | None = None,
+        tls_host_override: str | None = None,
+        from_: str | None = None,
+        auto_from: bool = False,
+        maildomain: str | None = None,
+        allow_from_override: bool = True,
+        dsn_notify: str | None = None,
+        dsn_return: str | None = None,
+        set_from_header: HeaderPolicy = HeaderPolicy.AUTO,
+        set_date_header: HeaderPolicy = HeaderPolicy.AUTO,
+        set_msgid_header: HeaderPolicy = HeaderPolicy.AUTO,
+        remove_bcc_headers: bool = True,
+        undisclosed_recipients: bool = False,
+        logfile: str | None = None,
+        logfile_time_format: str | None = None,
+        syslog: str | None = None,
+        aliases: str | None = None,
+        password_from_file: str | None = None,
+    ) -> None:
+        self.name = name
+        self.conffile = conffile  # file that defined it; None for --host / env accounts
+        self.explicit = set() if explicit is None else explicit
 
-    # TLS
-    tls: bool = False
-    tls_starttls: bool = True
-    tls_trust_file: str | None = "system"
-    tls_crl_file: str | None = None
-    tls_fingerprint: bytes | None = None  # raw digest: 32 (SHA256), 20 (SHA1) or 16 (MD5) bytes
-    tls_key_file: str | None = None
-    tls_cert_file: str | None = None
-    tls_certcheck: bool = True
-    tls_min_dh_prime_bits: int | None = None
-    tls_priorities: str | None = None
-    tls_host_override: str | None = None
+        # General
+        self.host = host
+        self.port = port  # 0: not set; the default (25/465/none for LMTP) is applied later
+        self.source_ip = source_ip
+        self.proxy_host = proxy_host
+        self.proxy_port = proxy_port
+        self.socket = socket
+        self.timeout = timeout  # seconds; 0 means off
+        self.protocol = protocol
+        self.domain = domain
 
-    # Sendmail mode
-    from_: str | None = None
-    auto_from: bool = False
-    maildomain: str | None = None
-    allow_from_override: bool = True
-    dsn_notify: str | None = None  # upper case, e.g. "FAILURE,DELAY"; "NEVER"
-    dsn_return: str | None = None  # "HDRS" or "FULL"
-    set_from_header: HeaderPolicy = HeaderPolicy.AUTO
-    set_date_header: HeaderPolicy = HeaderPolicy.AUTO
-    set_msgid_header: HeaderPolicy = HeaderPolicy.AUTO
-    remove_bcc_headers: bool = True
-    undisclosed_recipients: bool = False
-    logfile: str | None = None
-    logfile_time_format: str | None = None
-    syslog: str | None = None  # facility name such as "LOG_USER"; None is off
-    aliases: str | None = None
+        # Authentication: auth is None (off), AUTH_CHOOSE (on) or a method name
+        self.auth = auth
+        self.user = user
+        self.password = password  # never in a repr (REPR_HIDDEN)
+        self.passwordeval = passwordeval
+        self.ntlmdomain = ntlmdomain
 
-    # Where a password set by the literal ``password`` command came from, for
-    # the permission check (msmtp checks only the user file, only literal lines).
-    password_from_file: str | None = None
+        # TLS
+        self.tls = tls
+        self.tls_starttls = tls_starttls
+        self.tls_trust_file = tls_trust_file
+        self.tls_crl_file = tls_crl_file
+        # raw digest: 32 (SHA256), 20 (SHA1) or 16 (MD5) bytes
+        self.tls_fingerprint = tls_fingerprint
+        self.tls_key_file = tls_key_file
+        self.tls_cert_file = tls_cert_file
+        self.tls_certcheck = tls_certcheck
+        self.tls_min_dh_prime_bits = tls_min_dh_prime_bits
+        self.tls_priorities = tls_priorities
+        self.tls_host_override = tls_host_override
+
+        # Sendmail mode
+        self.from_ = from_
+        self.auto_from = auto_from
+        self.maildomain = maildomain
+        self.allow_from_override = allow_from_override
+        self.dsn_notify = dsn_notify  # upper case, e.g. "FAILURE,DELAY"; "NEVER"
+        self.dsn_return = dsn_return  # "HDRS" or "FULL"
+        self.set_from_header = set_from_header
+        self.set_date_header = set_date_header
+        self.set_msgid_header = set_msgid_header
+        self.remove_bcc_headers = remove_bcc_headers
+        self.undisclosed_recipients = undisclosed_recipients
+        self.logfile = logfile
+        self.logfile_time_format = logfile_time_format
+        self.syslog = syslog  # facility name such as "LOG_USER"; None is off
+        self.aliases = aliases
+
+        # Where a password set by the literal ``password`` command came from, for
+        # the permission check (msmtp checks only the user file, only literal lines).
+        self.password_from_file = password_from_file
 
     def copy(self) -> Account:
         """A deep-enough copy (``explicit`` is the only mutable field)."""
-        return dataclasses.replace(self, explicit=set(self.explicit))
+        twin = Account.__new__(Account)
+        twin.__dict__.update(self.__dict__)
+        twin.explicit = set(self.explicit)
+        return twin
 
     def override_from(self, other: Account) -> None:
         """Copy over every field *other* set explicitly (msmtp's ``override_account``)."""
@@ -115,6 +185,6 @@ class Account:
 
 
 SETTING_FIELDS = tuple(
-    f.name for f in dataclasses.fields(Account)
-    if f.name not in ("name", "conffile", "explicit", "password_from_file")
+    name for name in Account.FIELDS
+    if name not in ("name", "conffile", "explicit", "password_from_file")
 )

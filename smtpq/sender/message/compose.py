@@ -23,21 +23,25 @@ streaming the body; the queue stores that, and the sender later streams
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
-
 from smtpq.sender.errors import UsageError
-from smtpq.sender.message.aliases import expand_aliases
 from smtpq.sender.message.envelope import choose_envelope_from
-from smtpq.sender.message.headers import HeaderBlock, read_header_block
+from smtpq.sender.message.headers import read_header_block
 from smtpq.sender.message.recipients import collect_recipients, require_recipients
-from smtpq.sender.message.rewrite import Rewrite, from_header_address, plan_rewrite
-from smtpq.sender.message.wire import CHUNK_SIZE, WireEncoder, data_chunks
+from smtpq.sender.message.rewrite import from_header_address, plan_rewrite
+
+#: Bytes per piece of :meth:`PreparedMessage.iter_bytes` (``wire.CHUNK_SIZE``; the
+#: enqueue path does not import ``wire``, which only sending needs).
+CHUNK_SIZE = 64 * 1024
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (import cost)
 if TYPE_CHECKING:
+    from collections.abc import Iterable, Iterator
     from typing import BinaryIO, Protocol
 
     from smtpq.sender.config.settings import Account
+    from smtpq.sender.message.headers import HeaderBlock
+    from smtpq.sender.message.rewrite import Rewrite
+    from smtpq.sender.message.wire import WireEncoder
 
     class Writable(Protocol):
         def write(self, data: bytes, /) -> object: ...
@@ -89,6 +93,8 @@ class PreparedMessage:
 
     def wire_chunks(self, encoder: WireEncoder | None = None) -> Iterator[bytes]:
         """The DATA bytes for direct sending (without the final ``.`` CRLF)."""
+        from smtpq.sender.message.wire import data_chunks
+
         return data_chunks(self.iter_bytes(), encoder=encoder)
 
     def close(self) -> None:
@@ -134,7 +140,10 @@ def prepare_message(
     if require:
         require_recipients(rcpts)
     envelope_from = _envelope_from(account, from_arg)
-    rcpts = expand_aliases(rcpts, account.aliases)
+    if account.aliases:  # expand_aliases without a file changes nothing
+        from smtpq.sender.message.aliases import expand_aliases
+
+        rcpts = expand_aliases(rcpts, account.aliases)
     if require:
         require_recipients(rcpts)
     rewrite = _rewrite(headers, account, envelope_from, full_name, now)

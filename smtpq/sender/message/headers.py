@@ -19,10 +19,10 @@ message handling looks at are kept as :class:`Field` objects.
 from __future__ import annotations
 
 import io
-from collections.abc import Callable, Iterator
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (import cost)
 if TYPE_CHECKING:
+    from collections.abc import Callable, Iterator
     from typing import BinaryIO
 
 #: Longest piece read at once; longer physical lines are read in several pieces.

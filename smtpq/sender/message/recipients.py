@@ -17,11 +17,13 @@ with ``no recipients found``.  Here a folded field belongs to its block.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-
 from smtpq.sender.errors import UsageError
 from smtpq.sender.message.addresses import parse_address_list
 from smtpq.sender.message.headers import Field, HeaderBlock
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (import cost)
+if TYPE_CHECKING:
+    from collections.abc import Iterable
 
 RECIPIENT_FIELDS = ("to", "cc", "bcc")
 RESENT_RECIPIENT_FIELDS = ("resent-to", "resent-cc", "resent-bcc")

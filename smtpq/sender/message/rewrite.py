@@ -25,7 +25,6 @@ Added lines end in LF, like the stored header block; the wire encoder makes CRLF
 from __future__ import annotations
 
 import os
-import re
 import time
 
 from smtpq.sender.errors import DataError
@@ -37,9 +36,10 @@ _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun",
            "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 
 # RFC 5322 §3.2.3 atext; a full name made only of atoms and single spaces goes out as is.
+# (Patterns, not compiled objects: only ``-F`` needs them, and ``re`` caches them then.)
 _ATEXT = r"[A-Za-z0-9!#$%&'*+\-/=?^_`{|}~]+"
-_PLAIN_PHRASE_RE = re.compile(rf"{_ATEXT}(?: {_ATEXT})*")
-_PRINTABLE_ASCII_RE = re.compile(r"[\x20-\x7e]*")
+_PLAIN_PHRASE = rf"{_ATEXT}(?: {_ATEXT})*"
+_PRINTABLE_ASCII = r"[\x20-\x7e]*"
 
 
 class Rewrite:
@@ -120,9 +120,11 @@ def format_phrase(name: str) -> str:
     """*name* as an RFC 5322 §3.2.5 phrase: atoms as is, else quoted, else RFC 2047."""
     if "\r" in name or "\n" in name or "\0" in name:
         raise DataError(f"invalid full name '{sanitize(name)}': contains a line break or NUL")
-    if name == "" or _PLAIN_PHRASE_RE.fullmatch(name):
+    import re  # only -F needs a regular expression
+
+    if name == "" or re.fullmatch(_PLAIN_PHRASE, name):
         return name  # msmtp's output, and already a valid phrase
-    if _PRINTABLE_ASCII_RE.fullmatch(name):
+    if re.fullmatch(_PRINTABLE_ASCII, name):
         # RFC 5322 §3.2.4 quoted-string: escape DQUOTE and backslash as quoted-pairs
         return '"' + name.replace("\\", "\\\\").replace('"', '\\"') + '"'
     from email.header import Header  # rare path: keeps the enqueue imports cheap

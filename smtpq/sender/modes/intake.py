@@ -14,23 +14,27 @@ msmtp 1.8.23's order (verified against the binary):
 
 from __future__ import annotations
 
-import dataclasses
-from collections.abc import Callable, Mapping
-from typing import BinaryIO, TextIO
-
-from smtpq.sender.config.settings import Account
 from smtpq.sender.message.headers import HeaderBlock, read_header_block, tracked
 from smtpq.sender.message.recipients import collect_recipients, require_recipients
 from smtpq.sender.modes.setup import resolve
-from smtpq.sender.options import CommandLine
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (import cost)
+if TYPE_CHECKING:
+    from collections.abc import Callable, Mapping
+    from typing import BinaryIO, TextIO
+
+    from smtpq.sender.config.settings import Account
+    from smtpq.sender.options import CommandLine
 
 
-@dataclasses.dataclass
 class Intake:
     """The finished account and the mail's header block (the body is still in stdin)."""
 
-    account: Account
-    headers: HeaderBlock
+    __slots__ = ("account", "headers")
+
+    def __init__(self, account: Account, headers: HeaderBlock) -> None:
+        self.account = account
+        self.headers = headers
 
 
 def take_in(cmd: CommandLine, *, env: Mapping[str, str], stdin: BinaryIO,
@@ -44,7 +48,7 @@ def take_in(cmd: CommandLine, *, env: Mapping[str, str], stdin: BinaryIO,
         require_recipients(collect_recipients(cmd.recipients, headers,
                                               read_recipients=cmd.read_recipients))
         # The From: header is already taken: resolve must not read stdin again.
-        resolved = resolve(dataclasses.replace(cmd, read_envelope_from=False), env=env,
+        resolved = resolve(cmd.replace(read_envelope_from=False), env=env,
                            stdin=stdin, out=notes, run_passwordeval=run_passwordeval)
     except BaseException:
         headers.close()

@@ -9,25 +9,32 @@ happen, so they are printed even when a later step fails.
 
 from __future__ import annotations
 
-import dataclasses
 import os
-from collections.abc import Mapping
-from typing import BinaryIO, TextIO
 
 from smtpq.sender.config.choose import resolve_account
-from smtpq.sender.config.files import LoadedConfig, load_config
-from smtpq.sender.config.settings import Account
-from smtpq.sender.message.headers import HeaderBlock
-from smtpq.sender.options import CommandLine
+from smtpq.sender.config.files import load_config
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (import cost)
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+    from typing import BinaryIO, TextIO
+
+    from smtpq.sender.config.files import LoadedConfig
+    from smtpq.sender.config.settings import Account
+    from smtpq.sender.message.headers import HeaderBlock
+    from smtpq.sender.options import CommandLine
 
 
-@dataclasses.dataclass
 class Resolved:
     """The finished account plus what was read to choose it."""
 
-    account: Account
-    config: LoadedConfig | None
-    headers: HeaderBlock | None  # the mail's header block, when it had to be read first
+    __slots__ = ("account", "config", "headers")
+
+    def __init__(self, account: Account, config: LoadedConfig | None,
+                 headers: HeaderBlock | None) -> None:
+        self.account = account
+        self.config = config
+        self.headers = headers  # the mail's header block, when it had to be read first
 
 
 def resolve(cmd: CommandLine, *, env: Mapping[str, str], stdin: BinaryIO,

@@ -7,11 +7,11 @@ mail yet (account choice, ``-t`` and ``--read-envelope-from`` come later).
 
 from __future__ import annotations
 
-import dataclasses
 import enum
 
 from smtpq.sender.config.settings import Account
 from smtpq.sender.errors import UsageError
+from smtpq.sender.record import Record
 
 
 class Mode(enum.Enum):
@@ -33,8 +33,7 @@ class Mode(enum.Enum):
 SMTPQ_MODES = frozenset({Mode.SEND_NOW, Mode.QUEUE_FLUSH, Mode.QUEUE_LIST})
 
 
-@dataclasses.dataclass
-class CommandLine:
+class CommandLine(Record):
     """The parsed command line.
 
     ``overrides`` is msmtp's command-line account: only the fields named in
@@ -43,32 +42,62 @@ class CommandLine:
     ``overrides`` *is* the account (``-f`` then chooses nothing).
     """
 
-    mode: Mode = Mode.SENDMAIL
-    # Output msmtp produces before (or instead of) the mode's own work.
-    print_version: bool = False  # --version, -d0.1, --debug=0.1
-    print_help: bool = False
-    # msmtp's flags, kept because modes combine: -S -P prints the configuration
-    # without the sendmail section, -P --rmqs=X prints "RMQS argument = X".
-    sendmail: bool = True  # msmtp's conf.sendmail
-    pretend: bool = False
-    debug: bool = False  # -d, -v, --debug: configuration + SMTP transcript
-    serverinfo: bool = False
-    rmqs: str | None = None  # --rmqs argument
-    configure: str | None = None  # --configure address
-    # Configuration and account choice
-    config_file: str | None = None  # -C / --file, verbatim
-    account_name: str | None = None  # -a / --account
-    overrides: Account = dataclasses.field(default_factory=Account)
-    # Sendmail mode
-    envelope_from: str | None = None  # -f; "<>" already turned into ""
-    read_envelope_from: bool = False
-    read_recipients: bool = False  # -t
-    full_name: str | None = None  # -F
-    recipients: list[str] = dataclasses.field(default_factory=list)  # raw operands
-    # smtpq additions
-    send_now: bool = False
-    queue_argument: str | None = None  # the ARG of -qARG ("" for a bare -q)
-    smtpq_extensions: tuple[str, ...] = ()  # "--send-now", "-q", "-bp" as used
+    FIELDS = (
+        "mode", "print_version", "print_help", "sendmail", "pretend", "debug", "serverinfo",
+        "rmqs", "configure", "config_file", "account_name", "overrides", "envelope_from",
+        "read_envelope_from", "read_recipients", "full_name", "recipients", "send_now",
+        "queue_argument", "smtpq_extensions",
+    )
+
+    def __init__(
+        self,
+        mode: Mode = Mode.SENDMAIL,
+        print_version: bool = False,
+        print_help: bool = False,
+        sendmail: bool = True,
+        pretend: bool = False,
+        debug: bool = False,
+        serverinfo: bool = False,
+        rmqs: str | None = None,
+        configure: str | None = None,
+        config_file: str | None = None,
+        account_name: str | None = None,
+        overrides: Account | None = None,
+        envelope_from: str | None = None,
+        read_envelope_from: bool = False,
+        read_recipients: bool = False,
+        full_name: str | None = None,
+        recipients: list[str] | None = None,
+        send_now: bool = False,
+        queue_argument: str | None = None,
+        smtpq_extensions: tuple[str, ...] = (),
+    ) -> None:
+        self.mode = mode
+        # Output msmtp produces before (or instead of) the mode's own work.
+        self.print_version = print_version  # --version, -d0.1, --debug=0.1
+        self.print_help = print_help
+        # msmtp's flags, kept because modes combine: -S -P prints the configuration
+        # without the sendmail section, -P --rmqs=X prints "RMQS argument = X".
+        self.sendmail = sendmail  # msmtp's conf.sendmail
+        self.pretend = pretend
+        self.debug = debug  # -d, -v, --debug: configuration + SMTP transcript
+        self.serverinfo = serverinfo
+        self.rmqs = rmqs  # --rmqs argument
+        self.configure = configure  # --configure address
+        # Configuration and account choice
+        self.config_file = config_file  # -C / --file, verbatim
+        self.account_name = account_name  # -a / --account
+        self.overrides = Account() if overrides is None else overrides
+        # Sendmail mode
+        self.envelope_from = envelope_from  # -f; "<>" already turned into ""
+        self.read_envelope_from = read_envelope_from
+        self.read_recipients = read_recipients  # -t
+        self.full_name = full_name  # -F
+        self.recipients = [] if recipients is None else recipients  # raw operands
+        # smtpq additions
+        self.send_now = send_now
+        self.queue_argument = queue_argument  # the ARG of -qARG ("" for a bare -q)
+        self.smtpq_extensions = smtpq_extensions  # "--send-now", "-q", "-bp" as used
 
     @property
     def host(self) -> str | None:

@@ -23,12 +23,14 @@ boundary tell the two apart.
 
 from __future__ import annotations
 
-from collections.abc import Generator, Iterator, Sequence
-
 from smtpq.sender.errors import UsageError
 from smtpq.sender.options.table import ArgKind
 
-LongTable = Sequence[tuple[str, ArgKind, str]]
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (import cost)
+if TYPE_CHECKING:
+    from collections.abc import Generator, Iterator, Sequence
+
+    LongTable = Sequence[tuple[str, ArgKind, str]]
 
 
 class GetoptError(UsageError):

@@ -11,7 +11,6 @@ smtpq's additions (``--send-now``, ``-q[ARG]``, ``-bp``) are recorded in
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Mapping, Sequence
 
 from smtpq.sender.config.paths import expand_tilde
 from smtpq.sender.errors import UsageError
@@ -24,6 +23,10 @@ from smtpq.sender.options.table import (
     MSMTP_SHORT_TABLE,
     SHORT_OPTIONS,
 )
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (import cost)
+if TYPE_CHECKING:
+    from collections.abc import Callable, Mapping, Sequence
 
 #: key → (Account field, conversion, option name in msmtp's error message).
 _SETTINGS: dict[str, tuple[str, Callable[..., object], str]] = {
