@@ -23,6 +23,7 @@ from bench_support import (
     report,
     report_ratio,
     run,
+    run_small_parent,
     wait_for_orphans,
     write_msmtprc,
     write_queue_settings,
@@ -174,7 +175,8 @@ def direct(bench) -> None:  # type: ignore[no-untyped-def]
     results: dict[str, list] = {name: [] for name in targets}
     for round_ in range(bench.runs + 2):
         for name, argv in targets.items():
-            result = run(argv, stdin=bench.msg, env=env, log=bench.log)
+            # From a small parent: the peak RSS is the sender's own (see run_small_parent).
+            result = run_small_parent(bench.python, argv, stdin=bench.msg, env=env)
             if round_ >= 2:
                 results[name].append(result)
     wall = {name: [r.wall * 1000 for r in rs] for name, rs in results.items()}

@@ -130,9 +130,9 @@ def _insert(connection: sqlite3.Connection, message: NewMessage, content: Conten
         _INSERT_RECIPIENT, [[r[column] for column in RECIPIENT_COLUMNS] for r in recipients]
     )
     size = seq = 0
-    # Not enumerate(), and ``del``: a chunk must be gone before the next one is built,
-    # or two (and SQLite's copy of the first) are alive at once.
-    for chunk in iter_chunks(content):
+    # Not enumerate(), and ``del``: a chunk must be gone before the next one is built
+    # (enumerate's reused result tuple holds it), or two are alive at once.
+    for chunk in iter_chunks(content):  # noqa: SIM113
         connection.execute(_INSERT_CHUNK, (message_id, seq, chunk))
         size += len(chunk)
         seq += 1

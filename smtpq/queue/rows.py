@@ -107,38 +107,42 @@ def iter_chunks(content: Content, size: int = CHUNK_SIZE) -> Iterator[bytes]:
 
 
 def _chunks_from_file(stream: Any, size: int) -> Iterator[bytes]:
+    """Exact *size* chunks read from a file (the last may be shorter)."""
     while True:
         # A pipe or raw file may return short reads; fill the chunk before storing it.
-        chunk = bytearray()
-        while len(chunk) < size:
-            data = stream.read(size - len(chunk))
+        parts: list[bytes] = []
+        held = 0
+        while held < size:
+            data = stream.read(size - held)
             if not data:
                 break
-            chunk += data
-        if chunk:
-            yield bytes(chunk)
-        if len(chunk) < size:
+            parts.append(data)
+            held += len(data)
+        if held:
+            yield parts[0] if len(parts) == 1 else b"".join(parts)
+        if held < size:
             return
 
 
 def _rechunk(pieces: Iterable[bytes], size: int) -> Iterator[bytes]:
-    """Exact *size* chunks from pieces of any size, through one buffer of *size* bytes.
+    """Exact *size* chunks from pieces of any size (the last may be shorter).
 
-    The buffer is allocated once and filled in place, so memory is the buffer and
-    the chunk handed out, whatever the size of the mail (no growing bytearray).
+    The pieces of the chunk being filled are held as they are and joined once,
+    so memory is one chunk's pieces plus the chunk, whatever the size of the mail
+    (a growing bytearray over-allocates and copies), and a small mail costs little.
     """
-    buffer = bytearray(size)
+    pending: list[memoryview] = []
     held = 0
-    with memoryview(buffer) as view:
-        for piece in pieces:
-            with memoryview(piece) as rest:
-                while rest:
-                    take = min(size - held, len(rest))
-                    view[held:held + take] = rest[:take]
-                    held += take
-                    rest = rest[take:]
-                    if held == size:
-                        yield bytes(view)
-                        held = 0
-        if held:
-            yield bytes(view[:held])
+    for piece in pieces:
+        view = memoryview(piece)
+        while len(view) >= size - held:  # enough to complete a chunk
+            take = size - held
+            pending.append(view[:take])
+            yield b"".join(pending)
+            pending, held = [], 0
+            view = view[take:]
+        if view:
+            pending.append(view)
+            held += len(view)
+    if pending:
+        yield b"".join(pending)
