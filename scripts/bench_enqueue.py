@@ -83,15 +83,6 @@ def _targets(bench) -> dict[str, tuple[list[str], dict[str, str]]]:  # type: ign
         write_queue_settings(home, after)
         targets[f"smtpq after_enqueue={after}"] = (
             [bench.sendmail, "-t", "-i"], dict(base, HOME=home))
-    # The same entry point, started by a launcher that does not ``import re`` first, as
-    # the console script pip generates does (docs/performance.md: what it would give).
-    launcher = os.path.join(bench.tmp, "smtpq-sendmail-launcher")
-    with open(launcher, "w") as f:
-        f.write("import sys\nfrom smtpq.cli.sendmail import main\nmain()\n")
-    home = _home(bench, "smtpq-launcher", bench.dead_port)
-    write_queue_settings(home, "none")
-    targets["smtpq, launcher without import re"] = (
-        [bench.python, launcher, "-t", "-i"], dict(base, HOME=home))
     if bench.compare:  # another smtpq (an older tree, say), in the same rounds
         home = _home(bench, "compare", bench.dead_port)
         write_queue_settings(home, "none")
@@ -136,8 +127,6 @@ def _enqueue_figures(results: dict[str, list]) -> None:
     report_ratio("enqueue msmtpq/(python -c pass) latency ratio", wall["msmtpq"],
                  wall["python -c pass"])
     report_ratio("enqueue after_enqueue=flush / none latency ratio", flush, smtpq, "<= 1.10")
-    report_ratio("enqueue (smtpq, launcher without import re)/msmtpq latency ratio",
-                 wall["smtpq, launcher without import re"], wall["msmtpq"])
     if "compared smtpq after_enqueue=none" in wall:
         compared = wall["compared smtpq after_enqueue=none"]
         report_ratio("enqueue smtpq/(compared smtpq) latency ratio", smtpq, compared)

@@ -2,7 +2,9 @@
 
 flush  (item 3): per round, in turn: ``smtp-source`` (the ceiling: one connection
        ``-d -s 1``, and four ``-s 4``), ``smtpq flush`` of FLUSH_MSGS queued 4 KiB
-       mails, and ``msmtp-queue -r`` of MSMTPQ_MSGS (it manages about 19 a second).
+       mails on one connection, then with ``parallel_connections`` = each of
+       FLUSH_PARALLEL ("2 4"), the compared smtpq (``--compare``, one connection),
+       and ``msmtp-queue -r`` of MSMTPQ_MSGS (it manages about 19 a second).
 large  (item 5): per round and size (LARGE_MB, default "1 200"): enqueue one mail of
        that size with ``smtpq-sendmail -t -i``, then flush it; wall and peak RSS, each
        started from a small parent (``run_small_parent``: its own peak, not the harness's).
@@ -41,26 +43,29 @@ class Queue:
     """A scratch HOME with an smtpq queue of copies of one mail, delivering to the sink."""
 
     def __init__(self, bench, name: str, message: str, count: int,  # type: ignore[no-untyped-def]
-                 small_parent: bool = False) -> None:
+                 small_parent: bool = False, parallel: int = 1, venv: str | None = None) -> None:
         self.bench = bench
         self.home = os.path.join(bench.tmp, name)
         shutil.rmtree(self.home, ignore_errors=True)
         os.makedirs(self.home)
         write_msmtprc(os.path.join(self.home, ".msmtprc"), bench.sink.port)
-        write_queue_settings(self.home, "none")
+        write_queue_settings(self.home, "none", parallel_connections=parallel)
         self.env = dict(os.environ, HOME=self.home)
         self.count = count
+        bin_dir = os.path.join(venv, "bin") if venv else None  # another smtpq (--compare)
+        self.smtpq = os.path.join(bin_dir, "smtpq") if bin_dir else bench.smtpq
+        sendmail = os.path.join(bin_dir, "smtpq-sendmail") if bin_dir else bench.sendmail
         # The schema first, so that the timed enqueue is an ordinary one (no migration).
-        run([bench.smtpq, "db", "upgrade"], env=self.env, log=bench.log)
+        run([self.smtpq, "db", "upgrade"], env=self.env, log=bench.log)
         self.small_parent = small_parent  # for peak-RSS figures: see run_small_parent
-        self.enqueue = self._run([bench.sendmail, "-t", "-i"], stdin=message)
+        self.enqueue = self._run([sendmail, "-t", "-i"], stdin=message)
         if count > 1:
             fill_queue(queue_db(self.home), count - 1)
 
     def flush(self) -> tuple[float, float]:
         """Run ``smtpq flush``; (wall seconds, peak RSS MiB), checked."""
         before = self.bench.sink.messages()
-        result = self._run([self.bench.smtpq, "flush", "-q"], timeout=3600)
+        result = self._run([self.smtpq, "flush", "-q"], timeout=3600)
         self.check(self.bench.sink.messages() - before)
         return result.wall, result.rss
 
@@ -165,22 +170,40 @@ def smtp_source(bench, count: int, sessions: int) -> float:  # type: ignore[no-u
 
 def flush(bench) -> dict[str, list[float]]:  # type: ignore[no-untyped-def]
     """Flush throughput; returns the per-round smtpq walls (the scale section compares)."""
-    n, m = bench.flush_msgs, bench.msmtpq_msgs
-    print(f"# flush: {n} x 4 KiB queued -> `smtpq flush -q`; {m} -> `msmtp-queue -r`; "
-          f"smtp-source -m {n} -l 4096 -d -s 1|4 (the ceiling)", flush=True)
+    n, m, parallel = bench.flush_msgs, bench.msmtpq_msgs, bench.flush_parallel
+    print(f"# flush: {n} x 4 KiB queued -> `smtpq flush -q` (one connection, then "
+          f"parallel_connections = {' and '.join(map(str, parallel))}); {m} -> "
+          f"`msmtp-queue -r`; smtp-source -m {n} -l 4096 -d -s 1|4 (the ceiling)", flush=True)
     msmtpq = MsmtpQueue(bench, m)
-    rates: dict[str, list[float]] = {"smtpq": [], "msmtpq": [], "source1": [], "source4": []}
+    rates: dict[str, list[float]] = {"smtpq": [], "msmtpq": [], "source1": [], "source4": [],
+                                     "compared": [], **{f"smtpq-p{p}": [] for p in parallel}}
     walls: list[float] = []
     for round_ in range(bench.flush_runs):
         rates["source1"].append(smtp_source(bench, n, 1))
         rates["source4"].append(smtp_source(bench, n, 4))
-        queue = Queue(bench, f"home-flush-{round_}", bench.msg, n)
-        wall, _ = queue.flush()
-        queue.remove()
+        wall = _flush_once(bench, f"home-flush-{round_}", n)
         walls.append(wall)
         rates["smtpq"].append(n / wall)
+        for p in parallel:
+            rates[f"smtpq-p{p}"].append(n / _flush_once(bench, f"home-flush-p{p}", n, parallel=p))
+        if bench.compare:
+            rates["compared"].append(n / _flush_once(bench, "home-flush-compared", n,
+                                                     venv=bench.compare))
         msmtpq.fill()
         rates["msmtpq"].append(m / msmtpq.flush())
+    _flush_report(bench, rates, walls)
+    return {"walls": walls}
+
+
+def _flush_once(bench, name: str, count: int, **options: object) -> float:  # type: ignore[no-untyped-def]
+    queue = Queue(bench, name, bench.msg, count, **options)  # type: ignore[arg-type]
+    wall, _ = queue.flush()
+    queue.remove()
+    return wall
+
+
+def _flush_report(bench, rates: dict[str, list[float]], walls: list[float]) -> None:  # type: ignore[no-untyped-def]
+    n, m = bench.flush_msgs, bench.msmtpq_msgs
     report("flush smtp-source -d -s 1: rate", rates["source1"], "msgs/s", 0,
            anchor="smtp-source -d -s 1")
     report("flush smtp-source -d -s 4: rate", rates["source4"], "msgs/s", 0,
@@ -193,7 +216,16 @@ def flush(bench) -> dict[str, list[float]]:  # type: ignore[no-untyped-def]
     report_ratio("flush smtpq/msmtp-queue rate ratio", rates["smtpq"], rates["msmtpq"], ">= 100")
     report_ratio("flush smtpq/smtp-source(-s 1) rate ratio", rates["smtpq"], rates["source1"])
     print("#   target: >= 2,000 msgs/s on one connection", flush=True)
-    return {"walls": walls}
+    for p in bench.flush_parallel:
+        rate = rates[f"smtpq-p{p}"]
+        report(f"flush smtpq {n} msgs, parallel_connections = {p}: rate", rate, "msgs/s", 0)
+        report_ratio(f"flush smtpq parallel {p}/smtp-source(-s 1) rate ratio", rate,
+                     rates["source1"], "> 1 (past the one-connection ceiling)")
+        report_ratio(f"flush smtpq parallel {p}/smtp-source(-s 4) rate ratio", rate,
+                     rates["source4"])
+    if rates["compared"]:
+        report(f"flush compared smtpq {n} msgs: rate", rates["compared"], "msgs/s", 0)
+        report_ratio("flush smtpq/(compared smtpq) rate ratio", rates["smtpq"], rates["compared"])
 
 
 def large(bench) -> None:  # type: ignore[no-untyped-def]

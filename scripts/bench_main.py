@@ -14,7 +14,7 @@ paired ratio of the same run.  Nothing is installed; everything written goes
 to a temporary directory, removed at the end.
 
 Environment (defaults): RUNS (30) rounds for latencies; FLUSH_MSGS (10000),
-MSMTPQ_MSGS (200), FLUSH_RUNS (3); LARGE_MB ("1 200"), LARGE_RUNS (3);
+MSMTPQ_MSGS (200), FLUSH_RUNS (3), FLUSH_PARALLEL ("2 4": parallel_connections); LARGE_MB ("1 200"), LARGE_RUNS (3);
 SCALE_MSGS (100000); MSMTP (msmtp); BENCH_MAX_S (7200); BENCH_TOOLS (py-spy
 and pyinstrument, for ``--profile``).
 """
@@ -57,6 +57,7 @@ class Bench:
         self.flush_msgs = int(env("FLUSH_MSGS", "10000"))
         self.msmtpq_msgs = int(env("MSMTPQ_MSGS", "200"))
         self.flush_runs = int(env("FLUSH_RUNS", "3"))
+        self.flush_parallel = [int(x) for x in env("FLUSH_PARALLEL", "2 4").split()]
         self.large_mb = [int(x) for x in env("LARGE_MB", "1 200").split()]
         self.large_runs = int(env("LARGE_RUNS", "3"))
         self.scale_msgs = int(env("SCALE_MSGS", "100000"))

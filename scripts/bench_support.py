@@ -282,12 +282,14 @@ def write_msmtprc(path: str, port: int) -> str:
     return path
 
 
-def write_queue_settings(home: str, after_enqueue: str) -> None:
+def write_queue_settings(home: str, after_enqueue: str, parallel_connections: int = 1) -> None:
     """smtpq's ``[queue]`` settings in *home*'s default place."""
     directory = os.path.join(home, ".config", "smtpq")
     os.makedirs(directory, exist_ok=True)
     with open(os.path.join(directory, "config.toml"), "w") as f:
         f.write(f'[queue]\nafter_enqueue = "{after_enqueue}"\n')
+        if parallel_connections != 1:  # an older smtpq (--compare) may not know the key
+            f.write(f"parallel_connections = {parallel_connections}\n")
 
 
 def queue_db(home: str) -> str:

@@ -33,14 +33,15 @@ _TAG = re.compile(rb"Subject: (\S+)")
 
 
 class World:
-    def __init__(self, **queue: str) -> None:
+    def __init__(self, **queue: str | int) -> None:
         self.root = Path(tempfile.mkdtemp(prefix="smtpq-reliability-"))
         self.home = self.root / "home"
         self.home.mkdir(mode=0o700)
         self.server = FaultServer(TlsMaterial(self.root), stall=1)
         self.database = self.home / ".local" / "share" / "smtpq" / "queue.sqlite3"
         config = self.home / "config.toml"
-        config.write_text("[queue]\n" + "".join(f'{k} = "{v}"\n' for k, v in queue.items()))
+        config.write_text("[queue]\n" + "".join(
+            f"{k} = {v}\n" if isinstance(v, int) else f'{k} = "{v}"\n' for k, v in queue.items()))
         rc = self.home / ".msmtprc"
         rc.write_text(f"account default\nhost 127.0.0.1\nport {self.server.port}\n"
                       "from me@example.org\ntimeout 10\n")

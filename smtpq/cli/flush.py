@@ -19,7 +19,9 @@ def flush(ids: tuple[int, ...], account: str | None, ignore_backoff: bool, quiet
                   verbose: bool, background: bool, lock_fd: int | None) -> None:
     """Deliver the queued mail that is due, through one connection per account.
 
-    Only one flush runs per queue at a time; a second one exits at once.
+    With parallel_connections = N in config.toml, a large flush opens N
+    connections per account (N worker processes).  Only one flush runs per
+    queue at a time; a second one exits at once.
 
     \b
     Example:

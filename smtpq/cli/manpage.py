@@ -154,7 +154,7 @@ def _split_option(body: str) -> tuple[str, str]:
 Mode = tuple[str, list[tuple[list[str], str]]]
 
 
-def parse_modes(usage_text: str, prog: str) -> Iterator[Mode]:
+def parse_modes(usage_text: str, prog: str) -> Iterator[str]:
     """(mode, [(synopsis lines, description)…]) from ``--help``'s usage part."""
     mode = ""
     entries: list[tuple[list[str], str]] = []
@@ -219,7 +219,7 @@ _FILES = """\
     msmtp's configuration files, read as msmtp reads them.
 $XDG_CONFIG_HOME/smtpq/config.toml (or $SMTPQ_CONFIG)
     queue settings: database, after_enqueue, max_age, retry_first,
-    retry_max, keep_sent, claim_lease.
+    retry_max, keep_sent, claim_lease, parallel_connections.
 $XDG_DATA_HOME/smtpq/queue.sqlite3
     the queue (default database)."""
 

@@ -9,7 +9,9 @@ begin transactions lazily and commit DDL on its own; this is SQLAlchemy's
 documented recipe, with the driver in autocommit mode.)
 
 A connection given the execution option ``smtpq_read_only=True`` begins
-``DEFERRED`` instead: readers in WAL mode then never wait for a writer.
+``DEFERRED`` instead: readers in WAL mode then never wait for a writer.  One
+given ``smtpq_no_wait=True`` fails at once when another writer holds the
+lock, instead of waiting for it (``NO_WAIT``; ignored on a server database).
 
 A server database (PostgreSQL) is used at READ COMMITTED, set explicitly
 rather than inherited from the server's ``default_transaction_isolation``:
@@ -36,6 +38,8 @@ from smtpq.queue.sqlite_db import BUSY_TIMEOUT_S, apply_pragmas, prepare_databas
 
 #: Execution option for read-only work (listing, showing, streaming content).
 READ_ONLY = {"smtpq_read_only": True}
+#: Execution option for a write that would rather not happen than wait for the lock.
+NO_WAIT = {"smtpq_no_wait": True}
 
 
 def make_engine(url: str | URL, *, foreign_keys: bool = True) -> Engine:
@@ -92,5 +96,17 @@ def _on_connect(dbapi_connection: Any, _record: Any, *, foreign_keys: bool) -> N
 
 
 def _on_begin(connection: Connection) -> None:
-    read_only = connection.get_execution_options().get("smtpq_read_only", False)
-    connection.exec_driver_sql("BEGIN DEFERRED" if read_only else "BEGIN IMMEDIATE")
+    options = connection.get_execution_options()
+    if options.get("smtpq_read_only", False):
+        connection.exec_driver_sql("BEGIN DEFERRED")
+    elif options.get("smtpq_no_wait", False):
+        # Fail at once (SQLITE_BUSY) instead of sleeping in SQLite's busy handler,
+        # whose retries come 1, 2, 5, 10 … ms apart: the flush's group commit
+        # rather keeps its verdicts a little longer and goes on sending.
+        connection.exec_driver_sql("PRAGMA busy_timeout = 0")
+        try:
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
+        finally:
+            connection.exec_driver_sql(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_S * 1000)}")
+    else:
+        connection.exec_driver_sql("BEGIN IMMEDIATE")

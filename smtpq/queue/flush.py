@@ -1,11 +1,13 @@
 """The flush worker: deliver what is due, one connection per route, every change durable.
 
-One flusher per queue at a time (``flushlock``; a second one returns at once).
+One flusher per queue at a time (``flushlock``; a second one returns at once),
+with ``parallel_connections`` worker processes of its own (``flush_parallel``).
 Messages are claimed oldest first in small batches; messages of the same route
-share one connection (RSET between them, envelopes pipelined by the session).
-A message is marked sent the moment the server accepts its DATA, so a crash can
-repeat at most the one message in flight (RFC 5321 §3.8: at-least-once).
-An unreachable server leaves the rest of its route's batch queued without
+share one connection for the whole flush, pipelined across mails (RFC 2920).
+A message is marked sent once the server accepts its DATA; the verdicts are
+committed in small groups (``group_commit``), so a crash can repeat the mails
+whose verdicts were not yet committed (RFC 5321 §3.8: at-least-once), never
+lose one.  An unreachable server leaves the rest of its route's batch queued without
 consuming back-off.  After letting the lock go, the flusher looks once more for
 mail enqueued while it held it (an enqueue that saw the lock taken started no
 flusher of its own), and takes the lock again for it.  A background flusher
@@ -28,7 +30,7 @@ from datetime import UTC, datetime
 
 from smtpq.queue.flushlock import adopt_lock, lock_path, release, try_lock
 from smtpq.queue.policy import Outcome, decide
-from smtpq.queue.records import ClaimedMessage
+from smtpq.queue.records import ClaimedMessage, Transition
 from smtpq.queue.settings import QueueSettings
 from smtpq.queue.states import MessageStatus, RecipientStatus
 from smtpq.queue.store import QueueStore
@@ -87,7 +89,7 @@ def run_flush(settings: QueueSettings, request: FlushRequest, *, env: Mapping[st
         return FlushReport(skipped=True)
     report = FlushReport()
     with open_store(settings.database) as store:
-        rounds = _Rounds(store, settings, request, env, report, progress)
+        rounds = Rounds(store, settings, request, env, report, progress)
         rounds.tidy()
         if progress is not None:
             report.due = store.count_due(_now(), account=request.account, ids=request.ids,
@@ -129,12 +131,12 @@ def _hand_off(store: QueueStore, settings: QueueSettings, request: FlushRequest,
 
     if request.ids is None and request.account is None:
         return
-    if settings.after_enqueue is AfterEnqueue.FLUSH and _newer_mail(store, seen, FlushRequest()):
+    if settings.after_enqueue == AfterEnqueue.FLUSH and _newer_mail(store, seen, FlushRequest()):
         with contextlib.suppress(OSError):  # our own flush is done; the next one takes it
             start_background_flush(settings.database, env)
 
 
-class _Rounds:
+class Rounds:
     """One turn holding the lock: deliver what is due, then (a background flusher)
     linger while mail keeps arriving, so a burst of enqueues is served by one process."""
 
@@ -164,15 +166,29 @@ class _Rounds:
 
     def drain(self, after_id: int) -> int:
         """Deliver everything due above *after_id*; the highest message id claimed (0 if none)."""
+        from smtpq.queue.flush_parallel import drain_in_parallel
+
+        workers = self.settings.parallel_connections
+        if workers > 1:
+            return drain_in_parallel(self, after_id, workers)
+        return self.drain_alone(after_id)
+
+    def drain_alone(self, after_id: int, *, limit: int | None = None,
+                    keep_going: Callable[[], bool] = lambda: True) -> int:
+        """``drain`` in this process alone (claims of at most *limit* mails, ``BATCH``)."""
         store, settings, request = self.store, self.settings, self.request
+        limit = limit or BATCH
         worker = Worker(store, settings, self.env, self.report, self.progress)
         newest = 0
-        while batch := store.claim_due(
-                _now(), limit=BATCH, worker_id=worker.worker_id, lease=settings.claim_lease,
-                account=request.account, ids=request.ids, ignore_backoff=request.ignore_backoff,
-                after_id=max(after_id, newest)):
-            newest = max(m.id for m in batch)  # claims come in id order
-            worker.deliver_batch(batch)
+        try:
+            while keep_going() and (batch := store.claim_due(
+                    _now(), limit=limit, worker_id=worker.worker_id,
+                    lease=settings.claim_lease, account=request.account, ids=request.ids,
+                    ignore_backoff=request.ignore_backoff, after_id=max(after_id, newest))):
+                newest = max(m.id for m in batch)  # claims come in id order
+                worker.deliver_batch(batch)
+        finally:
+            worker.close()
         return newest
 
 
@@ -185,12 +201,23 @@ class Worker:
 
     def __init__(self, store: QueueStore, settings: QueueSettings, env: Mapping[str, str],
                  report: FlushReport, progress: Progress | None) -> None:
+        from smtpq.queue.group_commit import GroupCommit
+        from smtpq.queue.routes import RouteCouriers
+
         self.store, self.settings, self.env = store, settings, env
         self.report, self.progress = report, progress
         self.outstanding: set[int] = set()  # claimed ids of the batch not yet recorded
         self.renewed = 0.0  # time.monotonic() of the last lease renewal
         self.worker_id = f"{socket.gethostname()}:{os.getpid()}"
         self.rng = random.Random()
+        self.commits = GroupCommit(store)
+        self.lease = settings.claim_lease  # read once: a setting made on first read
+        self.routes = RouteCouriers(env, on_idle=self.commits.commit_when_idle,
+                                    before_quit=self.commits.commit)
+
+    def close(self) -> None:
+        """Commit what is pending, then QUIT every connection."""
+        self.routes.close()
 
     def deliver_batch(self, batch: list[ClaimedMessage]) -> None:
         from smtpq.queue.route_delivery import deliver_route
@@ -217,10 +244,10 @@ class Worker:
         Renewed once a third of the lease has passed (a row update per message is
         not free); raises ``ClaimsLost`` when some claim lapsed and was taken over.
         """
-        lease = self.settings.claim_lease.total_seconds()
-        if not self.outstanding or time.monotonic() - self.renewed < lease / 3:
+        if not self.outstanding or time.monotonic() - self.renewed < self.lease.total_seconds() / 3:
             return
-        until = _now() + self.settings.claim_lease
+        self.commits.commit()  # what is recorded needs no lease any more
+        until = _now() + self.lease
         held = self.store.renew_claims(sorted(self.outstanding), worker_id=self.worker_id,
                                        until=until)
         self.renewed = time.monotonic()
@@ -228,7 +255,8 @@ class Worker:
             raise ClaimsLost(f"{len(self.outstanding) - held} claim(s) taken over")
 
     def record(self, message: ClaimedMessage, verdict: Verdict) -> None:
-        """Store *verdict*: the transition, per-recipient results and the history entry."""
+        """Store *verdict* (the transition, per-recipient results, the history entry)
+        with the next group commit."""
         now = _now()
         outcome = verdict.outcome
         if outcome is Outcome.DELIVERED and message.attempts and self._failed_before(message):
@@ -238,7 +266,8 @@ class Worker:
         decision = decide(outcome, deferrals=message.deferrals,
                           queued_at=message.queued_at, now=now, settings=self.settings,
                           rng=self.rng)
-        _TRANSITIONS[decision.status](self.store, message.id, now, decision.next_attempt, verdict)
+        self.commits.add(Transition(message.id, decision.status, now, verdict.results,
+                                    verdict.attempt, decision.next_attempt, self.worker_id))
         self.outstanding.discard(message.id)
         self._count(outcome, decision.status)
         if self.progress is not None:
@@ -257,34 +286,6 @@ class Worker:
             field = {MessageStatus.SENT: "sent", MessageStatus.FAILED: "failed",
                      MessageStatus.DEFERRED: "deferred", MessageStatus.EXPIRED: "expired"}[status]
             setattr(self.report, field, getattr(self.report, field) + 1)
-
-
-def _sent(store: QueueStore, mid: int, now: datetime, _: object, v: Verdict) -> None:
-    store.mark_sent(mid, now, results=v.results, attempt=v.attempt)
-
-
-def _deferred(store: QueueStore, mid: int, now: datetime, when: object, v: Verdict) -> None:
-    assert isinstance(when, datetime)
-    store.defer(mid, now, when, results=v.results, attempt=v.attempt)
-
-
-def _failed(store: QueueStore, mid: int, now: datetime, _: object, v: Verdict) -> None:
-    store.fail(mid, now, results=v.results, attempt=v.attempt)
-
-
-def _expired(store: QueueStore, mid: int, now: datetime, _: object, v: Verdict) -> None:
-    store.expire(mid, now, results=v.results, attempt=v.attempt)
-
-
-def _unreachable(store: QueueStore, mid: int, now: datetime, _: object, v: Verdict) -> None:
-    store.release_unreachable(mid, now, attempt=v.attempt)
-
-
-_TRANSITIONS = {
-    MessageStatus.SENT: _sent, MessageStatus.DEFERRED: _deferred,
-    MessageStatus.FAILED: _failed, MessageStatus.EXPIRED: _expired,
-    MessageStatus.QUEUED: _unreachable,
-}
 
 
 def _now() -> datetime:

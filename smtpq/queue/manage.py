@@ -59,7 +59,7 @@ class Refusal(NamedTuple):
 
     message_id: int
     reason: str
-    exit_code: ExitCode
+    exit_code: int
 
 
 @dataclass(frozen=True)

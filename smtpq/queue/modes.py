@@ -28,7 +28,7 @@ if TYPE_CHECKING:
 def run_queue_mode(cmd: CommandLine, *, prog: str, env: Mapping[str, str],
                    args: Sequence[str]) -> int:
     """Run the queue mode *cmd* asks for (``-bp`` is the CLI's); returns the exit code."""
-    if cmd.mode is Mode.QUEUE_FLUSH:
+    if cmd.mode == Mode.QUEUE_FLUSH:
         from smtpq.queue.flush_command import flush_from_sendmail
 
         return flush_from_sendmail(cmd, env=env)
@@ -45,7 +45,7 @@ def enqueue_from_stdin(cmd: CommandLine, *, env: Mapping[str, str], args: Sequen
     message, content = _prepare(cmd, env=env, args=args, stdin=stdin)
     with content:
         enqueue_message(settings.database, message, content.iter_bytes())
-    if settings.after_enqueue is AfterEnqueue.FLUSH:
+    if settings.after_enqueue == AfterEnqueue.FLUSH:
         _start_flush(settings.database, env)
     return 0
 

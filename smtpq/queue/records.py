@@ -1,7 +1,7 @@
 """Plain records the queue store exchanges with the flush worker and the CLI (stdlib only).
 
 The flush worker gets ``ClaimedMessage`` and reports
-``RecipientResult``/``AttemptRecord``; the CLI reads
+``RecipientResult``/``AttemptRecord`` in a ``Transition``; the CLI reads
 ``MessageSummary``/``MessageDetail``.  (``NewMessage``, what enqueue takes,
 lives in ``smtpq.queue.new_message``: the sendmail path should not pay for
 creating these classes.)  Every datetime is timezone-aware UTC.
@@ -9,7 +9,7 @@ creating these classes.)  Every datetime is timezone-aware UTC.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from smtpq.queue.states import MessageStatus, RecipientStatus
@@ -41,6 +41,9 @@ class ClaimedMessage:
     deferrals: int
     claimed_by: str
     claim_expires: datetime
+    #: The whole stored mail when it is small, fetched with the claim (else None:
+    #: read it with ``QueueStore.open_content``).
+    content: bytes | None = field(default=None, repr=False, compare=False)
 
 
 @dataclass(frozen=True)
@@ -63,6 +66,25 @@ class AttemptRecord:
     smtp_status: int | None = None
     smtp_message: str | None = None
     log_line: str = ""  # msmtp's log line for the attempt (never a password)
+
+
+@dataclass(frozen=True)
+class Transition:
+    """A verdict on a claimed message, for ``QueueStore.apply`` (several in one commit).
+
+    ``status`` is where the message goes: ``sent``, ``deferred`` (until
+    ``next_attempt``), ``failed``, ``expired``, or ``queued`` (the server was
+    unreachable).  Apart from ``sent``, it applies only while ``worker_id``
+    (or whoever claimed the message through the store) still holds the claim.
+    """
+
+    message_id: int
+    status: MessageStatus
+    now: datetime
+    results: tuple[RecipientResult, ...] = ()
+    attempt: AttemptRecord | None = None
+    next_attempt: datetime | None = None
+    worker_id: str | None = None
 
 
 @dataclass(frozen=True)

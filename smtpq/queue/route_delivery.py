@@ -1,6 +1,10 @@
 """Delivering one route's messages over one connection, and recording each outcome.
 
-The connection is opened once, with a few quick in-process retries (tenacity)
+The mails go through the courier's pipelined stream (``Courier.deliver_all``:
+the next envelope leaves with this mail's end of data, RFC 2920); small mails
+came with their claim, larger ones are streamed from the store.  The
+connection stays open for the route's next batch (``RouteCouriers``).  It is
+opened once, with a few quick in-process retries (tenacity)
 when it breaks while being set up; a server that refuses the connection or a
 name that does not resolve is not retried: that is the offline case, and the
 messages simply stay queued.  A failure that will hit every message of the
@@ -11,12 +15,13 @@ without trying each one.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from typing import BinaryIO
 
 from tenacity import Retrying, retry_if_exception, stop_after_attempt, wait_exponential
 
 from smtpq.queue.records import ClaimedMessage
-from smtpq.queue.routes import RouteKey, resolve_route
+from smtpq.queue.routes import RouteKey
 from smtpq.queue.verdict import judge
 from smtpq.sender.config.settings import Account
 from smtpq.sender.delivery.courier import Courier, OutgoingMail
@@ -35,43 +40,82 @@ ROUTE_WIDE = frozenset({FailureKind.HOST_NOT_FOUND, FailureKind.CONNECT_FAILED,
 
 
 def deliver_route(worker, key: RouteKey, messages: list[ClaimedMessage]) -> None:  # type: ignore[no-untyped-def]
-    """Send *messages* (same route) through one connection, recording each verdict."""
+    """Send *messages* (same route) through the route's connection, recording each verdict."""
     try:
-        account = resolve_route(key, messages[0].envelope_from, worker.env)
+        account = worker.routes.account(key, messages[0].envelope_from)
     except SmtpqError as error:
         _record_all(worker, messages, _unresolved(error), None)
         return
-    courier = Courier(account)
-    try:
-        _send_all(worker, courier, account, messages)
-    finally:
-        courier.close(quit=courier.connected)
+    courier = worker.routes.courier(key, account)
+    worker.renew()  # opening may take a while (retries, timeouts)
+    if not courier.connected:
+        worker.commits.commit()  # nothing waits uncommitted while we connect
+        early = _open(courier, account, messages[0])
+        if early is not None:
+            _record_all(worker, messages, early, account)
+            return
+    _send_all(worker, courier, account, messages)
 
 
 def _send_all(worker, courier: Courier, account: Account,  # type: ignore[no-untyped-def]
               messages: list[ClaimedMessage]) -> None:
-    worker.renew()  # opening may take a while (retries, timeouts)
-    early = _open(courier, account, messages[0])
-    if early is not None:
-        _record_all(worker, messages, early, account)
-        return
-    for index, message in enumerate(messages):
-        worker.renew()
-        outcome = _deliver(worker, courier, message)
-        _record(worker, message, outcome, account)
-        if _route_wide(outcome, courier):
-            _record_all(worker, messages[index + 1:], outcome, account)
-            return
-
-
-def _deliver(worker, courier: Courier, message: ClaimedMessage) -> DeliveryOutcome:  # type: ignore[no-untyped-def]
-    content = worker.store.open_content(message.id)
+    """One outcome per message from the pipelined stream, recorded in order."""
+    feed = _Feed(worker, messages)
+    outcomes = courier.deliver_all(feed)
     try:
-        mail = OutgoingMail(message.envelope_from, [r.address for r in message.recipients],
-                            content, size=message.size)
-        return courier.deliver(mail)
+        for index, outcome in enumerate(outcomes):
+            message = messages[index]
+            _record(worker, message, outcome, account)
+            if _route_wide(outcome, courier):
+                _record_all(worker, messages[index + 1:], outcome, account)
+                return
     finally:
-        content.close()
+        outcomes.close()
+        feed.close()
+    feed.raise_if_stopped()
+
+
+class _Feed:
+    """The mails of *messages*, in order, for the courier; lease renewal between mails.
+
+    When a claim was lost (``ClaimsLost``) or the content cannot be read, it
+    stops feeding, so that the mails already on their way are still answered
+    and recorded, and ``raise_if_stopped`` raises afterwards.
+    """
+
+    def __init__(self, worker, messages: list[ClaimedMessage]  # type: ignore[no-untyped-def]
+                 ) -> None:
+        self.worker, self.messages = worker, messages
+        self.stopped: BaseException | None = None
+        self._opened: list[BinaryIO] = []
+
+    def __iter__(self) -> Iterator[OutgoingMail]:
+        for message in self.messages:
+            self.close()  # the content of the mail before was sent whole
+            try:
+                self.worker.renew()
+                content = self._content(message)
+            except Exception as error:  # noqa: BLE001 - raised by raise_if_stopped
+                self.stopped = error
+                return
+            yield OutgoingMail(message.envelope_from, [r.address for r in message.recipients],
+                               content, size=message.size)
+
+    def _content(self, message: ClaimedMessage) -> BinaryIO | list[bytes]:
+        if message.content is not None:  # small: it came with the claim
+            return [message.content]
+        stream = self.worker.store.open_content(message.id)
+        self._opened.append(stream)
+        return stream
+
+    def close(self) -> None:
+        opened, self._opened = self._opened, []
+        for stream in opened:
+            stream.close()
+
+    def raise_if_stopped(self) -> None:
+        if self.stopped is not None:
+            raise self.stopped
 
 
 def _open(courier: Courier, account: Account, first: ClaimedMessage) -> DeliveryOutcome | None:
@@ -84,7 +128,7 @@ def _open(courier: Courier, account: Account, first: ClaimedMessage) -> Delivery
             with attempt:
                 courier.open()
     except SmtpqError as error:
-        stage = Stage.AUTH if getattr(courier, "_stage", Stage.CONNECT) is Stage.AUTH else Stage.CONNECT
+        stage = Stage.AUTH if courier.stage is Stage.AUTH else Stage.CONNECT
         facts = Attempt(account, first.envelope_from,
                         tuple(r.address for r in first.recipients), started, time.time())
         return from_error(facts, error, stage)

@@ -13,15 +13,7 @@ and regular expressions cost about 5 ms; anything else goes to ``tomllib``.
 
 from __future__ import annotations
 
-import enum
 import os
-
-try:
-    # The C type ``datetime.timedelta`` is: ``datetime.py`` defines its pure-Python
-    # fallbacks before replacing them with these, which costs the enqueue path 1 ms.
-    from _datetime import timedelta
-except ImportError:  # pragma: no cover - an interpreter without the C module
-    from datetime import timedelta
 
 from smtpq.sender.errors import ConfigError
 from smtpq.sender.record import FrozenRecord
@@ -29,11 +21,13 @@ from smtpq.sender.record import FrozenRecord
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (import cost)
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping
+    from datetime import timedelta
     from typing import Any
 
 
-class AfterEnqueue(enum.StrEnum):
-    """What the sendmail path does once a mail is durably queued."""
+class AfterEnqueue:
+    """What the sendmail path does once a mail is durably queued (constants, not an
+    ``enum``: the enqueue path imports this; see smtpq.sender.sysexits)."""
 
     FLUSH = "flush"  # start a detached background flush
     NONE = "none"  # just queue; a cron job or `smtpq flush` delivers
@@ -52,7 +46,7 @@ class QueueSettings(FrozenRecord):
     EQ_IGNORED = frozenset({"source"})
 
     database: str
-    after_enqueue: AfterEnqueue
+    after_enqueue: str
     #: A message still undelivered this long after it was queued becomes "expired".
     max_age: timedelta
     #: First back-off after a temporary (4xx) failure; it doubles up to ``retry_max``.
@@ -68,16 +62,41 @@ class QueueSettings(FrozenRecord):
     source: str | None
 
     def __init__(  # noqa: PLR0913 - one parameter per setting
-        self, database: str, after_enqueue: AfterEnqueue = AfterEnqueue.FLUSH,
-        max_age: timedelta = timedelta(days=5), retry_first: timedelta = timedelta(minutes=1),
-        retry_max: timedelta = timedelta(hours=1), keep_sent: timedelta = timedelta(days=7),
-        claim_lease: timedelta = timedelta(minutes=5), parallel_connections: int = 1,
+        self, database: str, after_enqueue: str = AfterEnqueue.FLUSH,
+        max_age: timedelta | None = None, retry_first: timedelta | None = None,
+        retry_max: timedelta | None = None, keep_sent: timedelta | None = None,
+        claim_lease: timedelta | None = None, parallel_connections: int = 1,
         source: str | None = None,
     ) -> None:
+        """Durations left None take their defaults (``DURATION_DEFAULTS``) when first read."""
         self._freeze(database=database, after_enqueue=after_enqueue, max_age=max_age,
                      retry_first=retry_first, retry_max=retry_max, keep_sent=keep_sent,
                      claim_lease=claim_lease, parallel_connections=parallel_connections,
                      source=source)
+
+    def __getattribute__(self, name: str) -> Any:
+        value = object.__getattribute__(self, name)
+        if value is None and name in DURATION_DEFAULTS:
+            return timedelta_of(DURATION_DEFAULTS[name])
+        return value
+
+
+#: The durations' defaults, in seconds.  ``QueueSettings`` makes them ``timedelta``
+#: values only when they are read (by the flush): ``_datetime`` is a shared library
+#: whose loading alone costs an enqueue, which never reads them, 0.45 ms.
+DURATION_DEFAULTS = {"max_age": 5 * 86400, "retry_first": 60, "retry_max": 3600,
+                     "keep_sent": 7 * 86400, "claim_lease": 300}
+
+
+def timedelta_of(seconds: int) -> timedelta:
+    """``timedelta(seconds=seconds)``, importing the C type only now."""
+    try:
+        # The C type ``datetime.timedelta`` is: ``datetime.py`` defines its pure-Python
+        # fallbacks before replacing them with these (1 ms more).
+        from _datetime import timedelta
+    except ImportError:  # pragma: no cover - an interpreter without the C module
+        from datetime import timedelta
+    return timedelta(seconds=seconds)
 
 
 def config_path(environ: Mapping[str, str]) -> tuple[str, bool]:
@@ -102,10 +121,11 @@ def load_settings(environ: Mapping[str, str] | None = None) -> QueueSettings:
     table = _read_queue_table(path, explicit)
     values = {key: _convert(path, key, raw) for key, raw in (table or {}).items()}
     values.setdefault("database", default_database_url(env))
-    settings = QueueSettings(**values, source=path if table is not None else None)
-    _check_consistency(path, settings)
     if env.get("SMTPQ_DATABASE"):
-        settings = settings.replace(database=env["SMTPQ_DATABASE"])
+        values["database"] = env["SMTPQ_DATABASE"]
+    settings = QueueSettings(**values, source=path if table is not None else None)
+    if DURATION_DEFAULTS.keys() & values.keys():  # the defaults alone are consistent
+        _check_consistency(path, settings)
     return settings
 
 
@@ -162,11 +182,12 @@ def _convert(path: str, key: str, raw: object) -> Any:
 
 
 def _check_consistency(path: str, settings: QueueSettings) -> None:
+    zero = timedelta_of(0)
     problems = [
-        ("retry_first", settings.retry_first <= timedelta(0), "must be longer than 0"),
+        ("retry_first", settings.retry_first <= zero, "must be longer than 0"),
         ("retry_max", settings.retry_max < settings.retry_first, "must not be shorter than retry_first"),
-        ("max_age", settings.max_age <= timedelta(0), "must be longer than 0"),
-        ("claim_lease", settings.claim_lease <= timedelta(0), "must be longer than 0"),
+        ("max_age", settings.max_age <= zero, "must be longer than 0"),
+        ("claim_lease", settings.claim_lease <= zero, "must be longer than 0"),
     ]
     for key, bad, reason in problems:
         if bad:
@@ -181,10 +202,10 @@ def _duration(raw: object) -> timedelta:
     return parse_duration(raw)
 
 
-def _after_enqueue(raw: object) -> AfterEnqueue:
-    if raw not in {member.value for member in AfterEnqueue}:
+def _after_enqueue(raw: object) -> str:
+    if raw not in (AfterEnqueue.FLUSH, AfterEnqueue.NONE):
         raise ValueError('must be "flush" or "none"')
-    return AfterEnqueue(str(raw))
+    return AfterEnqueue.FLUSH if raw == AfterEnqueue.FLUSH else AfterEnqueue.NONE
 
 
 def _positive_int(raw: object) -> int:

@@ -79,11 +79,27 @@ def size_and_first_chunk(connection: Connection, message_id: int
     return None if row is None else (row.size, row.data)
 
 
+#: Mails up to this size come with their claim, whole (one chunk): a batch of
+#: claimed mail then holds at most ``BATCH`` times this in memory.
+SMALL_MAIL = 32 * 1024
+
+
+#: What a ``ClaimedMessage`` needs (a row's other columns cost time to convert).
+_CLAIMED_COLUMNS = tuple(messages.c[name] for name in (
+    "id", "account", "config_file", "options", "envelope_from", "size", "msgid", "created",
+    "queued_at", "attempts", "deferrals", "claimed_by", "claim_expires"))
+
+
 def load_claimed(connection: Connection, ids: Sequence[int]) -> list[ClaimedMessage]:
+    """The claimed messages with their undelivered recipients (and small mails' content)."""
+    chunk = message_chunks.c
     claimed = []
     for batch in batches(sorted(ids)):
         rows = connection.execute(
-            select(messages).where(messages.c.id.in_(batch)).order_by(messages.c.id)).all()
+            select(*_CLAIMED_COLUMNS, chunk.data).select_from(messages).outerjoin(
+                message_chunks, (chunk.message_id == messages.c.id) & (chunk.seq == 0)
+                & (messages.c.size <= SMALL_MAIL))
+            .where(messages.c.id.in_(batch)).order_by(messages.c.id)).all()
         undelivered: dict[int, list[Recipient]] = defaultdict(list)
         for r in connection.execute(
                 select(recipients.c.message_id, recipients.c.position, recipients.c.address)
@@ -100,14 +116,22 @@ def attempt_record(row: Row[Any]) -> AttemptRecord:
                          log_line=row.log_line)
 
 
-def _claimed(row: Row[Any], undelivered: tuple[Recipient, ...]) -> ClaimedMessage:
+def _claimed(row: Any, undelivered: tuple[Recipient, ...]) -> ClaimedMessage:
     return ClaimedMessage(
         id=row.id, account=row.account, config_file=row.config_file,
         options=decode_options(row.options), envelope_from=row.envelope_from,
         recipients=undelivered, size=row.size, msgid=row.msgid, created=row.created,
         queued_at=row.queued_at, attempts=row.attempts, deferrals=row.deferrals,
         claimed_by=row.claimed_by, claim_expires=row.claim_expires,
+        content=_whole(row.data, row.size),
     )
+
+
+def _whole(data: bytes | None, size: int) -> bytes | None:
+    """The first chunk when it is the whole mail (an empty mail has no chunk)."""
+    if size == 0:
+        return b""
+    return bytes(data) if data is not None and len(data) == size else None
 
 
 def _addresses(connection: Connection, ids: list[int]) -> dict[int, tuple[str, ...]]:

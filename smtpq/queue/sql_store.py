@@ -22,16 +22,16 @@ import io
 from collections.abc import Collection, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, Any, BinaryIO
+from typing import TYPE_CHECKING, BinaryIO
 
 from sqlalchemy import (
-    Connection, Engine, bindparam, delete, func, insert, inspect, select, text, update,
+    Connection, Engine, delete, func, insert, inspect, select, text, update,
 )
 from sqlalchemy.engine import URL
 from sqlalchemy.exc import DBAPIError
 
-from smtpq.queue import sql_reads
-from smtpq.queue.engine import READ_ONLY, make_engine
+from smtpq.queue import sql_reads, sql_verdicts
+from smtpq.queue.engine import NO_WAIT, READ_ONLY, make_engine
 from smtpq.queue.errors import MessageNotFound, database_error
 from smtpq.queue.models import attempts, message_chunks, messages, recipients
 from smtpq.queue.new_message import Content, NewMessage
@@ -41,6 +41,7 @@ from smtpq.queue.records import (
     MessageDetail,
     MessageSummary,
     RecipientResult,
+    Transition,
 )
 from smtpq.queue.rows import iter_chunks, message_row, recipient_rows
 from smtpq.queue.schema_version import HEAD
@@ -48,16 +49,16 @@ from smtpq.queue.states import (
     CLAIMABLE,
     PENDING,
     RETRYABLE,
-    UNDELIVERED,
     MessageStatus,
     RecipientStatus,
 )
 
 M = messages.c
 R = recipients.c
+#: SQLite's "database is locked" (sqlite3.Error.sqlite_errorcode).
+SQLITE_BUSY = 5
 
-#: Columns cleared whenever a message leaves "sending".
-_RELEASED: dict[str, Any] = {"claimed_by": None, "claim_expires": None}
+_RELEASED = sql_verdicts.RELEASED
 
 
 def open_store(url: str | URL, *, migrate: bool = True) -> SqlStore:
@@ -98,6 +99,7 @@ class SqlStore:
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
         self._reader = engine.execution_options(**READ_ONLY)
+        self._no_wait = engine.execution_options(**NO_WAIT)
         self._where = engine.url.render_as_string(hide_password=True)
         self._claims: dict[int, str] = {}  # message id -> worker that claimed it here
 
@@ -214,66 +216,75 @@ class SqlStore:
     def record_recipient_results(self, message_id: int, results: Sequence[RecipientResult],
                                  now: datetime) -> None:
         with self._write() as c:
-            self._record(c, message_id, now, results, None)
+            self._lock_one(c, message_id)
+            sql_verdicts.record(c, [(message_id, now, results, None)])
 
     def add_attempt(self, message_id: int, attempt: AttemptRecord) -> None:
         with self._write() as c:
-            counters = self._record(c, message_id, attempt.finished, (), attempt)
-            c.execute(update(messages).where(M.id == message_id).values(**counters))
+            self._lock_one(c, message_id)
+            sql_verdicts.record(c, [(message_id, attempt.finished, (), attempt)])
+            sql_verdicts.count_attempt(c, message_id, attempt)
+
+    def apply(self, transitions: Sequence[Transition]) -> list[bool]:
+        if not transitions:
+            return []
+        with self._write() as c:
+            done = self._apply(c, transitions)
+        return self._applied(transitions, done)
+
+    def try_apply(self, transitions: Sequence[Transition]) -> list[bool] | None:
+        if not transitions:
+            return []
+        try:
+            with self._no_wait.begin() as c:
+                done = self._apply(c, transitions)
+        except DBAPIError as error:
+            if getattr(error.orig, "sqlite_errorcode", None) == SQLITE_BUSY:
+                return None  # another writer holds the lock: nothing was done
+            raise database_error(error, self._where) from None
+        return self._applied(transitions, done)
+
+    def _apply(self, c: Connection, transitions: Sequence[Transition]) -> dict[int, bool]:
+        present = sql_verdicts.lock(c, [t.message_id for t in transitions])
+        known = [t for t in transitions if t.message_id in present]
+        return dict(zip((t.message_id for t in known),
+                        sql_verdicts.apply(c, known, self._claims.get), strict=True))
+
+    def _applied(self, transitions: Sequence[Transition], done: dict[int, bool]) -> list[bool]:
+        for message_id, applied in done.items():
+            if applied:
+                self._claims.pop(message_id, None)  # done with it (a refused one stays refused)
+        return [done.get(t.message_id, False) for t in transitions]
 
     def mark_sent(self, message_id: int, now: datetime, *,
                   results: Sequence[RecipientResult] = (),
                   attempt: AttemptRecord | None = None) -> bool:
-        with self._write() as c:
-            counters = self._record(c, message_id, now, results, attempt)
-            # Whatever the state: the server took responsibility for the mail.
-            self._transition(c, message_id, None, counters, applies_always=True,
-                             status=MessageStatus.SENT, finished=now, next_attempt=None,
-                             **_RELEASED)
-            self._settle(c, message_id, now, results, UNDELIVERED, RecipientStatus.SENT)
-            return True
+        return self._apply_one(Transition(message_id, MessageStatus.SENT, now, tuple(results),
+                                          attempt))
 
     def defer(self, message_id: int, now: datetime, next_attempt: datetime, *,
               results: Sequence[RecipientResult] = (),
               attempt: AttemptRecord | None = None, worker_id: str | None = None) -> bool:
-        with self._write() as c:
-            counters = self._record(c, message_id, now, results, attempt)
-            applied = self._transition(
-                c, message_id, worker_id, counters, status=MessageStatus.DEFERRED,
-                next_attempt=next_attempt, deferrals=M.deferrals + 1, **_RELEASED)
-            if applied:
-                pending = (RecipientStatus.PENDING,)
-                self._settle(c, message_id, now, results, pending, RecipientStatus.DEFERRED)
-            return applied
+        return self._apply_one(Transition(message_id, MessageStatus.DEFERRED, now, tuple(results),
+                                          attempt, next_attempt, worker_id))
 
     def release_unreachable(self, message_id: int, now: datetime, *,
                             attempt: AttemptRecord | None = None,
                             worker_id: str | None = None) -> bool:
-        with self._write() as c:
-            counters = self._record(c, message_id, now, (), attempt)
-            return self._transition(c, message_id, worker_id, counters,
-                                    status=MessageStatus.QUEUED, next_attempt=now, **_RELEASED)
+        return self._apply_one(Transition(message_id, MessageStatus.QUEUED, now, (), attempt,
+                                          worker_id=worker_id))
 
     def fail(self, message_id: int, now: datetime, *,
              results: Sequence[RecipientResult] = (),
              attempt: AttemptRecord | None = None, worker_id: str | None = None) -> bool:
-        with self._write() as c:
-            counters = self._record(c, message_id, now, results, attempt)
-            applied = self._transition(c, message_id, worker_id, counters,
-                                       status=MessageStatus.FAILED, finished=now,
-                                       next_attempt=None, **_RELEASED)
-            if applied:
-                self._settle(c, message_id, now, results, UNDELIVERED, RecipientStatus.FAILED)
-            return applied
+        return self._apply_one(Transition(message_id, MessageStatus.FAILED, now, tuple(results),
+                                          attempt, worker_id=worker_id))
 
     def expire(self, message_id: int, now: datetime, *,
                results: Sequence[RecipientResult] = (),
                attempt: AttemptRecord | None = None, worker_id: str | None = None) -> bool:
-        with self._write() as c:
-            counters = self._record(c, message_id, now, results, attempt)
-            return self._transition(c, message_id, worker_id, counters,
-                                    status=MessageStatus.EXPIRED, finished=now,
-                                    next_attempt=None, **_RELEASED)
+        return self._apply_one(Transition(message_id, MessageStatus.EXPIRED, now, tuple(results),
+                                          attempt, worker_id=worker_id))
 
     def expire_old(self, now: datetime, max_age: timedelta) -> list[int]:
         old = M.status.in_(CLAIMABLE) & (M.queued_at <= now - max_age)
@@ -344,63 +355,18 @@ class SqlStore:
 
     # -- helpers (inside a transaction) --------------------------------------
 
-    def _record(self, c: Connection, message_id: int, now: datetime,
-                results: Sequence[RecipientResult], attempt: AttemptRecord | None
-                ) -> dict[str, Any]:
-        """Store what the server said; history is kept even when a claim was lost.
-
-        Locks the message's row first (the one lock order, see the module doc);
-        returns the message columns the attempt changes, for the caller's UPDATE.
-        """
-        locked = select(M.id).where(M.id == message_id).with_for_update(key_share=True)
-        if c.execute(locked).first() is None:
+    def _lock_one(self, c: Connection, message_id: int) -> None:
+        """Lock the message's row first (the one lock order, see the module doc)."""
+        if not sql_verdicts.lock(c, [message_id]):
             raise MessageNotFound(message_id)
-        if results:
-            c.execute(update(recipients).where(
-                R.message_id == bindparam("b_message"), R.position == bindparam("b_position"),
-            ).values(status=bindparam("b_status"), smtp_status=bindparam("b_smtp_status"),
-                     smtp_message=bindparam("b_smtp_message"), updated=bindparam("b_updated")),
-                [{"b_message": message_id, "b_position": r.position, "b_status": r.status,
-                  "b_smtp_status": r.smtp_status, "b_smtp_message": r.smtp_message,
-                  "b_updated": now} for r in results])
-        if attempt is None:
-            return {}
-        c.execute(insert(attempts).values(message_id=message_id, **vars(attempt)))
-        return {"attempts": M.attempts + 1, "last_exit_code": attempt.exit_code,
-                "last_smtp_status": attempt.smtp_status,
-                "last_smtp_message": attempt.smtp_message}
 
-    def _transition(self, c: Connection, message_id: int, worker_id: str | None,
-                    counters: dict[str, Any], *, applies_always: bool = False,
-                    **values: Any) -> bool:
-        """Move a message out of ``sending`` (held by *worker_id*, or by whoever claimed
-        it through this store).
-
-        Not applied (False) when the message is not being sent, or is being sent
-        by another flusher that took over an expired claim; the attempt's
-        *counters* are stored either way.
-        """
-        holder = worker_id or self._claims.get(message_id)
-        query = update(messages).where(M.id == message_id)
-        if not applies_always:
-            query = query.where(M.status == MessageStatus.SENDING)
-            if holder is not None:
-                query = query.where(M.claimed_by == holder)
-        if c.execute(query.values(**counters, **values)).rowcount == 1:
-            self._claims.pop(message_id, None)  # done with it (a refused one stays refused)
-            return True
-        if counters:
-            c.execute(update(messages).where(M.id == message_id).values(**counters))
-        return False
-
-    def _settle(self, c: Connection, message_id: int, now: datetime,
-                results: Sequence[RecipientResult], from_states: Collection[RecipientStatus],
-                to_state: RecipientStatus) -> None:
-        """Recipients in *from_states* that *results* did not mention become *to_state*."""
-        named = [r.position for r in results]
-        c.execute(update(recipients).where(
-            R.message_id == message_id, R.status.in_(list(from_states)), R.position.not_in(named),
-        ).values(status=to_state, updated=now))
+    def _apply_one(self, transition: Transition) -> bool:
+        with self._write() as c:
+            self._lock_one(c, transition.message_id)
+            [applied] = sql_verdicts.apply(c, [transition], self._claims.get)
+        if applied:
+            self._claims.pop(transition.message_id, None)
+        return applied
 
     def _requeue(self, c: Connection, ids: Sequence[int], now: datetime) -> None:
         # A retried message starts afresh: due now, no back-off, max_age from now.

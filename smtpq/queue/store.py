@@ -8,7 +8,7 @@ Rules every implementation keeps:
 
 - every method that changes state commits before returning (one transaction
   per call; on SQLite WAL + ``synchronous=FULL``), so a crash loses nothing
-  that a method reported done;
+  that a method reported done (``apply`` commits several verdicts at once);
 - delivery is at-least-once: a message is claimed (``sending``, with a lease)
   before its DATA and marked sent only after the server's reply to it;
   a flusher that dies leaves the claim to expire and ``reclaim_expired``
@@ -30,6 +30,7 @@ from smtpq.queue.records import (
     MessageDetail,
     MessageSummary,
     RecipientResult,
+    Transition,
 )
 from smtpq.queue.states import PENDING, MessageStatus
 
@@ -90,6 +91,16 @@ class QueueStore(Protocol):
     # ``worker_id`` on the transitions below: apply only while that worker still
     # holds the claim (after a takeover the new owner decides); the store also
     # remembers the claimer of each message it handed out.
+
+    def apply(self, transitions: Sequence[Transition]) -> list[bool]:
+        """Apply several verdicts in one transaction, one commit (the flush's group
+        commit); for each, whether it applied, exactly as ``mark_sent``, ``defer``,
+        ``release_unreachable``, ``fail`` or ``expire`` would have answered.  A message
+        that no longer exists is skipped (False); each message appears at most once."""
+
+    def try_apply(self, transitions: Sequence[Transition]) -> list[bool] | None:
+        """``apply``, unless another writer holds the database right now: then None,
+        at once, and nothing is done (on SQLite; a server database just applies)."""
 
     def defer(self, message_id: int, now: datetime, next_attempt: datetime, *,
               results: Sequence[RecipientResult] = (),

@@ -16,13 +16,13 @@ if TYPE_CHECKING:
 class SmtpqError(Exception):
     """Base of every error smtpq reports to a user."""
 
-    exit_code: ExitCode = ExitCode.EX_SOFTWARE
+    exit_code: int = ExitCode.EX_SOFTWARE
 
     def __init__(
         self,
         message: str,
         *,
-        exit_code: ExitCode | None = None,
+        exit_code: int | None = None,
         details: Sequence[str] = (),
     ) -> None:
         super().__init__(message)
@@ -77,7 +77,7 @@ class DeliveryError(SmtpqError):
         self,
         message: str,
         *,
-        exit_code: ExitCode | None = None,
+        exit_code: int | None = None,
         smtp_status: int | None = None,
         smtp_message: Sequence[str] = (),
     ) -> None:

@@ -1,12 +1,16 @@
-"""The sysexits(3) exit codes, as msmtp uses them."""
+"""The sysexits(3) exit codes, as msmtp uses them.
+
+Plain ``int`` constants, not an ``enum.IntEnum``: every ``smtpq-sendmail``
+process needs them, and ``import enum`` (with the ``collections`` and
+``functools`` it pulls in) costs about 3 ms of the enqueue's ~17 ms
+(docs/performance.md).  ``exit_name`` gives the ``EX_…`` name msmtp logs.
+"""
 
 from __future__ import annotations
 
-import enum
 
-
-class ExitCode(enum.IntEnum):
-    """sysexits(3) codes; ``.name`` is what msmtp writes as ``exitcode=`` in its log."""
+class ExitCode:
+    """sysexits(3) codes (a namespace of ints); ``exit_name`` is msmtp's ``exitcode=`` text."""
 
     EX_OK = 0
     EX_USAGE = 64
@@ -26,9 +30,9 @@ class ExitCode(enum.IntEnum):
     EX_CONFIG = 78
 
 
+_NAMES = {code: name for name, code in vars(ExitCode).items() if name.startswith("EX_")}
+
+
 def exit_name(code: int) -> str:
     """The ``EX_…`` name of *code*, or ``EX_SOFTWARE`` for a code sysexits does not define."""
-    try:
-        return ExitCode(code).name
-    except ValueError:
-        return ExitCode.EX_SOFTWARE.name
+    return _NAMES.get(code, "EX_SOFTWARE")

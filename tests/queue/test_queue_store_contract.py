@@ -12,7 +12,7 @@ from datetime import timedelta
 import pytest
 
 from smtpq.queue.errors import MessageNotFound
-from smtpq.queue.records import AttemptRecord, RecipientResult
+from smtpq.queue.records import AttemptRecord, RecipientResult, Transition
 from smtpq.queue.rows import CHUNK_SIZE
 from smtpq.queue.states import MessageStatus, RecipientStatus
 from smtpq.queue.store import QueueStore
@@ -328,6 +328,67 @@ class TestOutcomes:
         [state] = detail.recipient_states
         assert (state.status, state.smtp_status, state.smtp_message, state.updated) == (
             RS.DEFERRED, 452, "452 full", T0 + MINUTE)
+
+
+class TestGroupedVerdicts:
+    """``apply``: several verdicts, one transaction, each as its single method would do."""
+
+    def test_a_group_applies_each_verdict_as_its_own_method_would(self, store: QueueStore):
+        sent, deferred, failed, gone = (enqueue(store, "a@x.test", "b@x.test") for _ in range(4))
+        claim(store)
+        later = T0 + MINUTE
+        applied = store.apply([
+            Transition(sent, S.SENT, later, (RecipientResult(1, RS.FAILED, 550, "550 no"),),
+                       attempt(), worker_id="w1"),
+            Transition(deferred, S.DEFERRED, later, (), attempt(75, 451), later + MINUTE, "w1"),
+            Transition(failed, S.FAILED, later, (), attempt(69, 554), worker_id="w1"),
+            Transition(gone, S.QUEUED, later, (), attempt(75, None), worker_id="someone-else"),
+        ])
+        assert applied == [True, True, True, False]
+        details = {i: store.get_message(i) for i in (sent, deferred, failed, gone)}
+        assert [d.status for d in details.values()] == [S.SENT, S.DEFERRED, S.FAILED, S.SENDING]
+        assert [r.status for r in details[sent].recipient_states] == [RS.SENT, RS.FAILED]
+        assert [r.status for r in details[deferred].recipient_states] == [RS.DEFERRED] * 2
+        assert [r.status for r in details[failed].recipient_states] == [RS.FAILED] * 2
+        assert (details[deferred].deferrals, details[deferred].next_attempt) == (1, later + MINUTE)
+        assert [len(d.history) for d in details.values()] == [1, 1, 1, 1]  # kept, even refused
+        assert [d.attempts for d in details.values()] == [1, 1, 1, 1]
+
+    def test_a_message_gone_meanwhile_is_skipped(self, store: QueueStore):
+        kept, gone = enqueue(store), enqueue(store)
+        store.purge(ids=[gone])
+        claim(store)
+        applied = store.apply([Transition(gone, S.SENT, T0, (), attempt()),
+                               Transition(kept, S.SENT, T0, (), attempt())])
+        assert applied == [False, True]
+        assert status_of(store, kept) == S.SENT
+
+    def test_try_apply_applies_when_nobody_else_writes(self, store: QueueStore):
+        message_id = enqueue(store)
+        claim(store)
+        assert store.try_apply([Transition(message_id, S.SENT, T0, (), attempt())]) == [True]
+        assert status_of(store, message_id) == S.SENT
+
+
+def test_try_apply_gives_up_at_once_while_another_writer_holds_sqlite(sqlite_url: str):
+    import sqlite3
+    import time
+
+    from smtpq.queue.sql_store import open_store
+
+    with open_store(sqlite_url) as store:
+        message_id = enqueue(store)
+        claim(store)
+        path = sqlite_url.removeprefix("sqlite:///")
+        other = sqlite3.connect(path, isolation_level=None)
+        other.execute("BEGIN IMMEDIATE")  # an enqueue, say, in the middle of its commit
+        started = time.monotonic()
+        assert store.try_apply([Transition(message_id, S.SENT, T0, (), attempt())]) is None
+        assert time.monotonic() - started < 0.5
+        other.execute("COMMIT")
+        other.close()
+        assert status_of(store, message_id) == S.SENDING  # nothing was done
+        assert store.try_apply([Transition(message_id, S.SENT, T0, (), attempt())]) == [True]
 
 
 class TestHistory:

@@ -109,10 +109,11 @@ class QueueHome:
         self.configure()
 
     # -- configuration -----------------------------------------------------------
-    def configure(self, **queue: str) -> None:
+    def configure(self, **queue: str | int) -> None:
         """Write config.toml's ``[queue]`` table; ``after_enqueue`` defaults to "none"."""
         queue.setdefault("after_enqueue", "none")
-        lines = ["[queue]"] + [f'{key} = "{value}"' for key, value in queue.items()]
+        lines = ["[queue]"] + [f"{key} = {value}" if isinstance(value, int) else
+                               f'{key} = "{value}"' for key, value in queue.items()]
         self.config.write_text("\n".join(lines) + "\n")
 
     def account(self, port: int, *extra: str, logfile: Path | None = None) -> None:

@@ -93,9 +93,9 @@ def _timeout(arg: str) -> int:
     return 0 if arg == "off" else values.positive_int(arg)
 
 
-def _protocol(arg: str) -> Protocol:
-    if arg in ("smtp", "lmtp"):
-        return Protocol(arg)
+def _protocol(arg: str) -> str:
+    if arg in (Protocol.SMTP, Protocol.LMTP):
+        return Protocol.LMTP if arg == Protocol.LMTP else Protocol.SMTP
     raise ValueError(arg)
 
 
@@ -117,15 +117,15 @@ def _syslog(arg: str) -> str | None:
     return None if arg == "off" else values.syslog_facility(arg)
 
 
-def _from_header(arg: str) -> HeaderPolicy:
+def _from_header(arg: str) -> str:
     if arg in ("", "auto"):
         return HeaderPolicy.AUTO
     if arg in ("on", "off"):
-        return HeaderPolicy(arg)
+        return HeaderPolicy.ON if arg == "on" else HeaderPolicy.OFF
     raise ValueError(arg)
 
 
-def _auto_or_off(arg: str) -> HeaderPolicy:
+def _auto_or_off(arg: str) -> str:
     if arg in ("", "auto"):
         return HeaderPolicy.AUTO
     if arg == "off":
@@ -133,7 +133,7 @@ def _auto_or_off(arg: str) -> HeaderPolicy:
     raise ValueError(arg)
 
 
-def _add_missing(arg: str) -> HeaderPolicy:
+def _add_missing(arg: str) -> str:
     return HeaderPolicy.AUTO if values.on_off(arg) else HeaderPolicy.OFF
 
 

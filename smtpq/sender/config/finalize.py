@@ -46,7 +46,7 @@ def complete(
     if (password_command is not None and account.auth is not None
             and account.password is None and account.passwordeval is not None):
         account.password = password_command(account.passwordeval)
-    if account.port == 0 and account.protocol is Protocol.SMTP:
+    if account.port == 0 and account.protocol == Protocol.SMTP:
         account.port = 465 if account.tls and not account.tls_starttls else 25
     if account.tls_trust_file is None and "tls_trust_file" not in account.explicit:
         account.tls_trust_file = "system"

@@ -8,18 +8,18 @@ were set by a command (msmtp's ``mask``): only those are inherited through
 
 from __future__ import annotations
 
-import enum
-
 from smtpq.sender.record import Record
 
 
-class Protocol(enum.Enum):
+class Protocol:
+    """``protocol`` (constants, not an ``enum``: see smtpq.sender.sysexits)."""
+
     SMTP = "smtp"
     LMTP = "lmtp"
 
 
-class HeaderPolicy(enum.Enum):
-    """``set_from_header`` / ``set_date_header`` / ``set_msgid_header`` values."""
+class HeaderPolicy:
+    """``set_from_header`` / ``set_date_header`` / ``set_msgid_header`` values (constants, not an ``enum``: see smtpq.sender.sysexits)."""
 
     AUTO = "auto"
     ON = "on"
@@ -70,7 +70,7 @@ class Account(Record):
         proxy_port: int = 0,
         socket: str | None = None,
         timeout: int = 0,
-        protocol: Protocol = Protocol.SMTP,
+        protocol: str = Protocol.SMTP,
         domain: str = "localhost",
         auth: str | None = None,
         user: str | None = None,
@@ -94,9 +94,9 @@ class Account(Record):
         allow_from_override: bool = True,
         dsn_notify: str | None = None,
         dsn_return: str | None = None,
-        set_from_header: HeaderPolicy = HeaderPolicy.AUTO,
-        set_date_header: HeaderPolicy = HeaderPolicy.AUTO,
-        set_msgid_header: HeaderPolicy = HeaderPolicy.AUTO,
+        set_from_header: str = HeaderPolicy.AUTO,
+        set_date_header: str = HeaderPolicy.AUTO,
+        set_msgid_header: str = HeaderPolicy.AUTO,
         remove_bcc_headers: bool = True,
         undisclosed_recipients: bool = False,
         logfile: str | None = None,
@@ -179,7 +179,7 @@ class Account(Record):
         """The port msmtp connects to: the set one, else 465 for SMTPS, else 25; 0 for LMTP."""
         if self.port:
             return self.port
-        if self.protocol is Protocol.LMTP:
+        if self.protocol == Protocol.LMTP:
             return 0
         return 465 if self.tls and not self.tls_starttls else 25
 

@@ -41,8 +41,8 @@ def _fingerprint(digest: bytes | None) -> str:
     return NOT_SET if digest is None else ":".join(f"{b:02X}" for b in digest)
 
 
-def _auto_or_off(policy: HeaderPolicy) -> str:
-    return "auto" if policy is HeaderPolicy.AUTO else "off"
+def _auto_or_off(policy: str) -> str:
+    return "auto" if policy == HeaderPolicy.AUTO else "off"
 
 
 def connection_lines(account: Account) -> list[str]:
@@ -56,7 +56,7 @@ def connection_lines(account: Account) -> list[str]:
         f"proxy port = {a.proxy_port}",
         f"socket = {_text(a.socket)}",
         f"timeout = {_timeout(a.timeout)}",
-        f"protocol = {a.protocol.value}",
+        f"protocol = {a.protocol}",
         f"domain = {a.domain}",
         f"auth = {_auth(a.auth)}",
         f"user = {_text(a.user)}",
@@ -89,7 +89,7 @@ def sendmail_lines(account: Account, *, read_envelope_from: bool = False) -> lis
         f"maildomain = {_text(a.maildomain)}",
         f"from = {from_}",
         f"allow_from_override = {_on_off(a.allow_from_override)}",
-        f"set_from_header = {a.set_from_header.value}",
+        f"set_from_header = {a.set_from_header}",
         f"set_date_header = {_auto_or_off(a.set_date_header)}",
         f"set_msgid_header = {_auto_or_off(a.set_msgid_header)}",
         f"remove_bcc_headers = {_on_off(a.remove_bcc_headers)}",

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import dataclasses
 import time
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
 from typing import BinaryIO
 
 from smtpq.sender.config.settings import Account
@@ -57,12 +57,15 @@ class Courier:
     """Delivers mails for one account over one connection, reopened only when needed."""
 
     def __init__(self, account: Account, *, transcript: Transcript | None = None,
-                 session_class: type[Session] = MsmtpSession) -> None:
+                 session_class: type[Session] = MsmtpSession,
+                 on_idle: Callable[[], None] | None = None) -> None:
         self.account = account
         self.transcript = transcript
         self.session_class = session_class
         self.session: Session | None = None
-        self._stage = Stage.CONNECT  # how far the last open() got
+        self.stage = Stage.CONNECT  # how far the last open() got
+        #: Given to every session opened (``Session.on_idle``).
+        self.on_idle = on_idle
 
     # -- the connection ------------------------------------------------------
     @property
@@ -73,9 +76,9 @@ class Courier:
     def open(self) -> None:
         """Connect and authenticate (closing any earlier session); raises SmtpqError."""
         self.close(quit=False)
-        self._stage = Stage.CONNECT
+        self.stage = Stage.CONNECT
         session = self.session_class.open(self.account, transcript=self.transcript)
-        self._stage = Stage.AUTH
+        self.stage = Stage.AUTH
         try:
             self._prepare(session)
         except CapabilityMissing:
@@ -84,6 +87,7 @@ class Courier:
         except BaseException:
             session.close()
             raise
+        session.on_idle = self.on_idle
         self.session = session
 
     def _prepare(self, session: Session) -> None:
@@ -136,29 +140,38 @@ class Courier:
         try:
             session = self._ready()
         except SmtpqError as error:
-            return from_error(self._attempt(mail, started), error, self._stage)
+            return from_error(self.attempt(mail, started), error, self.stage)
         encoder = WireEncoder()
         try:
             result = session.send_mail(
                 mail.envelope_from, mail.recipients,
-                data_chunks(_read_mail(mail.content), encoder=encoder), policy=policy,
+                data_chunks(read_mail(mail.content), encoder=encoder), policy=policy,
                 dsn_notify=self.account.dsn_notify, dsn_return=self.account.dsn_return,
                 size=mail.size)
         except SmtpqError as error:
             if session.transaction_open:
                 session.broken = True  # broken off mid-transaction: unknown state
-            return from_error(self._attempt(mail, started), error, Stage.TRANSACTION)
+            return from_error(self.attempt(mail, started), error, Stage.TRANSACTION)
         except BaseException:
             session.broken = True  # interrupted (^C) mid-DATA: a QUIT now would be mail text
             raise
-        return from_result(self._attempt(mail, started), result, encoder.mailsize)
+        return from_result(self.attempt(mail, started), result, encoder.mailsize)
 
-    def _attempt(self, mail: OutgoingMail, started: float) -> Attempt:
+    def deliver_all(self, mails: Iterable[OutgoingMail], *,
+                    policy: Policy = Policy.PER_RECIPIENT
+                    ) -> Generator[DeliveryOutcome, None, None]:
+        """Send every mail, pipelined across mails where the server allows (``.pipeline``)."""
+        from smtpq.sender.delivery.pipeline import deliver_all
+
+        return deliver_all(self, mails, policy=policy)
+
+    def attempt(self, mail: OutgoingMail, started: float) -> Attempt:
+        """The facts of an attempt at *mail* that began at *started* and ends now."""
         return Attempt(self.account, mail.envelope_from, tuple(mail.recipients), started,
                        time.time())
 
 
-def _read_mail(content: BinaryIO | Iterable[bytes]) -> Iterator[bytes]:
+def read_mail(content: BinaryIO | Iterable[bytes]) -> Iterator[bytes]:
     """The mail's chunks; a read error is msmtp's ``input error`` (EX_IOERR)."""
     read = getattr(content, "read", None)
     try:

@@ -18,11 +18,6 @@ success logs no ``smtpstatus`` either (msmtp keeps no reply for it).
 
 from __future__ import annotations
 
-import dataclasses
-import enum
-from collections.abc import Sequence
-
-from smtpq.sender.config.settings import Account
 from smtpq.sender.errors import SmtpqError
 from smtpq.sender.log.line import LogRecord, format_log_line
 from smtpq.sender.protocol.failures import (
@@ -33,9 +28,16 @@ from smtpq.sender.protocol.failures import (
     ServerRejection,
     TlsError,
 )
-from smtpq.sender.protocol.reply import Reply
-from smtpq.sender.protocol.transaction import TransactionResult
+from smtpq.sender.record import FrozenRecord
 from smtpq.sender.sysexits import ExitCode
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (import cost)
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from smtpq.sender.config.settings import Account
+    from smtpq.sender.protocol.reply import Reply
+    from smtpq.sender.protocol.transaction import TransactionResult
 
 #: The protocol layer's (msmtp's) text for end of stream where a reply was due.
 HUNG_UP = "the server sent an empty reply"
@@ -43,31 +45,45 @@ HUNG_UP = "the server sent an empty reply"
 LMTP_PARTIAL = "delivery to one or more recipients failed"
 
 
-class RecipientState(enum.StrEnum):
+# The states and kinds are constants, not enums (``import enum`` costs ~3 ms of
+# a --send-now; see smtpq.sender.sysexits).  They were ``StrEnum`` members, so
+# they are strings that still answer ``.value`` (the queue reads it).
+
+class _Name(str):
+    """A string constant with the ``.value`` of the ``StrEnum`` member it replaces."""
+
+    __slots__ = ()
+
+    @property
+    def value(self) -> str:
+        return str(self)
+
+
+class RecipientState:
     """One recipient after an attempt (the values of the queue's ``RecipientStatus``)."""
 
-    PENDING = "pending"  # not tried, or the attempt broke off before its verdict
-    SENT = "sent"  # the server took the mail for this recipient
-    DEFERRED = "deferred"  # a 4xx (or other non-5xx refusal) decided it: try again
-    FAILED = "failed"  # a 5xx decided it: give up on this recipient
+    PENDING = _Name("pending")  # not tried, or the attempt broke off before its verdict
+    SENT = _Name("sent")  # the server took the mail for this recipient
+    DEFERRED = _Name("deferred")  # a 4xx (or other non-5xx refusal) decided it: try again
+    FAILED = _Name("failed")  # a 5xx decided it: give up on this recipient
 
 
-class FailureKind(enum.StrEnum):
+class FailureKind:
     """A failure without a deciding SMTP reply (the values of the queue's ``policy.Failure``).
 
     ``None`` in an outcome means: success, or the server's reply decides.
     """
 
-    HOST_NOT_FOUND = "host-not-found"  # EX_NOHOST
-    CONNECT_FAILED = "connect-failed"  # refused, unreachable, proxy failure (75, 69)
-    CONNECTION_LOST = "connection-lost"  # I/O error or timeout after connecting (74)
-    TLS_FAILED = "tls-failed"  # handshake or certificate check
-    PROTOCOL_ERROR = "protocol-error"  # the peer does not speak SMTP
-    LOCAL_ERROR = "local-error"  # credentials, missing capability, config, local I/O
-    BAD_MESSAGE = "bad-message"  # the mail itself cannot be sent (too large)
+    HOST_NOT_FOUND = _Name("host-not-found")  # EX_NOHOST
+    CONNECT_FAILED = _Name("connect-failed")  # refused, unreachable, proxy failure (75, 69)
+    CONNECTION_LOST = _Name("connection-lost")  # I/O error or timeout after connecting (74)
+    TLS_FAILED = _Name("tls-failed")  # handshake or certificate check
+    PROTOCOL_ERROR = _Name("protocol-error")  # the peer does not speak SMTP
+    LOCAL_ERROR = _Name("local-error")  # credentials, missing capability, config, local I/O
+    BAD_MESSAGE = _Name("bad-message")  # the mail itself cannot be sent (too large)
 
 
-class Stage(enum.Enum):
+class Stage:
     """Where an attempt failed (decides the kind of some failures)."""
 
     CONNECT = "connect"  # dial, TLS, greeting, EHLO, STARTTLS
@@ -75,40 +91,65 @@ class Stage(enum.Enum):
     TRANSACTION = "transaction"  # MAIL, RCPT, DATA, end of data
 
 
-@dataclasses.dataclass(frozen=True)
-class RecipientOutcome:
+# The records below are not dataclasses (``import dataclasses`` and building the
+# classes cost ~7 ms of a --send-now): see smtpq.sender.record.
+
+class RecipientOutcome(FrozenRecord):
     """What became of one envelope recipient, and the reply that decided it."""
 
+    __slots__ = ("address", "smtp_message", "smtp_status", "state")
+    FIELDS = ("address", "state", "smtp_status", "smtp_message")
+
     address: str
-    state: RecipientState
-    smtp_status: int | None = None
-    smtp_message: tuple[str, ...] = ()
+    state: str  # a RecipientState
+    smtp_status: int | None
+    smtp_message: tuple[str, ...]
+
+    def __init__(self, address: str, state: str, smtp_status: int | None = None,
+                 smtp_message: tuple[str, ...] = ()) -> None:
+        self._freeze(address=address, state=state, smtp_status=smtp_status,
+                     smtp_message=smtp_message)
 
     @classmethod
-    def decided_by(cls, address: str, state: RecipientState,
+    def decided_by(cls, address: str, state: str,
                    reply: Reply | None) -> RecipientOutcome:
         if reply is None:
             return cls(address, state)
         return cls(address, state, reply.code, reply.lines)
 
 
-@dataclasses.dataclass(frozen=True)
-class DeliveryOutcome:
+class DeliveryOutcome(FrozenRecord):
     """One attempt to deliver one mail, as msmtp would report it and as a queue records it."""
 
-    exit_code: ExitCode  # msmtp's exit code for this mail
+    __slots__ = ("envelope_from", "error", "errormsg", "exit_code", "failure", "finished",
+                 "log_line", "mailsize", "recipients", "smtp_message", "smtp_status", "started")
+    FIELDS = ("exit_code", "envelope_from", "recipients", "smtp_status", "smtp_message",
+              "errormsg", "mailsize", "failure", "log_line", "started", "finished", "error")
+    EQ_IGNORED = REPR_HIDDEN = frozenset({"error"})
+
+    exit_code: int  # msmtp's exit code for this mail
     envelope_from: str  # "" is the null sender
     recipients: tuple[RecipientOutcome, ...]  # envelope order, duplicates kept
     smtp_status: int | None  # the reply msmtp logs (smtpstatus=), if any
     smtp_message: tuple[str, ...]  # its lines (smtpmsg=), without CRLF
     errormsg: str | None  # msmtp's error text (errormsg=), None on success
     mailsize: int  # msmtp's mailsize of what was sent (0 if DATA never went); logged on success
-    failure: FailureKind | None  # set when no server reply decides the failure
+    failure: str | None  # a FailureKind, set when no server reply decides the failure
     log_line: str  # msmtp's log line without the time stamp
     started: float  # time.time() when the attempt began
     finished: float
     #: The error behind a failure (for the caller's own reporting).
-    error: SmtpqError | None = dataclasses.field(default=None, compare=False, repr=False)
+    error: SmtpqError | None
+
+    def __init__(self, exit_code: int, envelope_from: str,
+                 recipients: tuple[RecipientOutcome, ...], smtp_status: int | None,
+                 smtp_message: tuple[str, ...], errormsg: str | None, mailsize: int,
+                 failure: str | None, log_line: str, started: float, finished: float,
+                 error: SmtpqError | None = None) -> None:
+        self._freeze(exit_code=exit_code, envelope_from=envelope_from, recipients=recipients,
+                     smtp_status=smtp_status, smtp_message=smtp_message, errormsg=errormsg,
+                     mailsize=mailsize, failure=failure, log_line=log_line, started=started,
+                     finished=finished, error=error)
 
     @property
     def ok(self) -> bool:
@@ -131,7 +172,7 @@ class DeliveryOutcome:
 
 # -- recipient fates ---------------------------------------------------------------
 
-def _by_class(reply: Reply) -> RecipientState:
+def _by_class(reply: Reply) -> str:
     """RFC 5321 §4.2.1: 5yz is permanent; anything else that refused is worth retrying."""
     return RecipientState.FAILED if reply.code // 100 == 5 else RecipientState.DEFERRED
 
@@ -179,7 +220,7 @@ _NETWORK_KINDS = {
 }
 
 
-def failure_kind(error: SmtpqError, stage: Stage) -> FailureKind | None:
+def failure_kind(error: SmtpqError, stage: str) -> str | None:
     """The kind of *error* raised at *stage*; None when its server reply decides."""
     if isinstance(error, NetworkError):
         return _NETWORK_KINDS.get(error.exit_code, FailureKind.CONNECTION_LOST)
@@ -205,15 +246,22 @@ def failure_kind(error: SmtpqError, stage: Stage) -> FailureKind | None:
 
 # -- building outcomes -------------------------------------------------------------
 
-@dataclasses.dataclass(frozen=True)
-class Attempt:
+class Attempt(FrozenRecord):
     """The fixed facts of one attempt: who it was for and when it ran."""
+
+    __slots__ = ("account", "envelope_from", "finished", "recipients", "started")
+    FIELDS = ("account", "envelope_from", "recipients", "started", "finished")
 
     account: Account
     envelope_from: str
     recipients: tuple[str, ...]
     started: float
     finished: float
+
+    def __init__(self, account: Account, envelope_from: str, recipients: tuple[str, ...],
+                 started: float, finished: float) -> None:
+        self._freeze(account=account, envelope_from=envelope_from, recipients=recipients,
+                     started=started, finished=finished)
 
 
 def log_line(attempt: Attempt, exit_code: int, *, mailsize: int = 0,
@@ -222,14 +270,14 @@ def log_line(attempt: Attempt, exit_code: int, *, mailsize: int = 0,
     record = LogRecord.for_account(attempt.account, attempt.recipients, exit_code,
                                    mailsize=mailsize, smtp_reply=tuple(reply),
                                    errormsg=errormsg)
-    return format_log_line(dataclasses.replace(record, from_=attempt.envelope_from))
+    return format_log_line(record.replace(from_=attempt.envelope_from))
 
 
-def from_error(attempt: Attempt, error: SmtpqError, stage: Stage) -> DeliveryOutcome:
+def from_error(attempt: Attempt, error: SmtpqError, stage: str) -> DeliveryOutcome:
     """The outcome of an attempt that raised *error* (nobody got the mail)."""
     status = getattr(error, "smtp_status", None)
     lines = tuple(getattr(error, "smtp_message", ())) if status else ()
-    code = ExitCode(error.exit_code)
+    code = error.exit_code
     return DeliveryOutcome(
         exit_code=code, envelope_from=attempt.envelope_from,
         recipients=tuple(RecipientOutcome(a, RecipientState.PENDING) for a in attempt.recipients),
@@ -244,10 +292,10 @@ def from_result(attempt: Attempt, result: TransactionResult, mailsize: int) -> D
     error = result.error()
     if lmtp_refused(result):
         assert error is not None
-        code = ExitCode(error.exit_code)
+        code = error.exit_code
         status, lines, errormsg = None, (), LMTP_PARTIAL
     elif error is not None:
-        code = ExitCode(error.exit_code)
+        code = error.exit_code
         status, lines, errormsg = error.smtp_status, error.smtp_message, error.message
     else:
         code, errormsg = ExitCode.EX_OK, None

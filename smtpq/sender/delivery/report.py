@@ -21,16 +21,19 @@ Error texts are sanitized (control characters become ``?``) as msmtp's
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
-from smtpq.sender.config.diagnostics import hint_lines
-from smtpq.sender.config.settings import Account, Protocol
-from smtpq.sender.delivery.outcome import LMTP_PARTIAL, DeliveryOutcome, RecipientState
 from smtpq.sender.errors import SmtpqError
-from smtpq.sender.log import log_to_file, log_to_syslog
-from smtpq.sender.log.line import sanitize
 from smtpq.sender.sysexits import ExitCode
-from smtpq.sender.tls.hints import failure_hints
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (import cost)
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from smtpq.sender.config.settings import Account
+    from smtpq.sender.delivery.outcome import DeliveryOutcome
+
+# The log writers, the failure texts and the hints (whose TLS part would load
+# ``ssl``) are imported where they are needed: a successful send without a log
+# needs none of them (docs/performance.md, direct send).
 
 
 class SendFailed(SmtpqError):
@@ -52,9 +55,13 @@ def write_log(account: Account, outcome: DeliveryOutcome, *,
     """Log *outcome* to the account's ``logfile`` and ``syslog``; msmtp's failure lines."""
     messages: tuple[str, ...] = ()
     if account.logfile:
+        from smtpq.sender.log.logfile import log_to_file
+
         messages = log_to_file(account.logfile, outcome.log_line,
                                time_format=account.logfile_time_format, now=now)
     if account.syslog:
+        from smtpq.sender.log.syslogger import log_to_syslog
+
         log_to_syslog(account.syslog, outcome.log_line, error=not outcome.ok)
     return messages
 
@@ -68,7 +75,13 @@ def account_suffix(account: Account) -> str:
 
 def failure_lines(account: Account, outcome: DeliveryOutcome) -> list[str]:
     """msmtp's stderr lines (without program prefix) for a failed *outcome*."""
-    if account.protocol is Protocol.LMTP and outcome.errormsg == LMTP_PARTIAL:
+    from smtpq.sender.config.diagnostics import hint_lines
+    from smtpq.sender.config.settings import Protocol
+    from smtpq.sender.delivery.outcome import LMTP_PARTIAL
+    from smtpq.sender.log.line import sanitize
+    from smtpq.sender.tls.hints import failure_hints
+
+    if account.protocol == Protocol.LMTP and outcome.errormsg == LMTP_PARTIAL:
         return _lmtp_lines(outcome) + [
             "could not send mail to all recipients" + account_suffix(account)]
     lines = [sanitize(outcome.errormsg or "")]
@@ -80,6 +93,9 @@ def failure_lines(account: Account, outcome: DeliveryOutcome) -> list[str]:
 
 def _lmtp_lines(outcome: DeliveryOutcome) -> list[str]:
     """RFC 2033 §4.2: one verdict per recipient; msmtp reports each refusal."""
+    from smtpq.sender.delivery.outcome import RecipientState
+    from smtpq.sender.log.line import sanitize
+
     lines: list[str] = []
     for recipient in outcome.recipients:
         if recipient.state is RecipientState.SENT:

@@ -13,7 +13,6 @@
 from __future__ import annotations
 
 from smtpq.sender.protocol.session import Session
-from smtpq.sender.tls import format_tls_info
 
 
 class MsmtpSession(Session):
@@ -33,4 +32,6 @@ class TracingSession(MsmtpSession):
         super()._handshake()
         sink = self.tracer.sink
         if sink is not None and self.tls_info is not None:
+            from smtpq.sender.tls import format_tls_info  # TLS is up: ssl is loaded anyway
+
             sink("".join(f"{line}\n" for line in format_tls_info(self.tls_info)))

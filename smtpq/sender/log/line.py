@@ -16,16 +16,25 @@ Host, user, from and recipients are written as they are, as msmtp does.
 
 from __future__ import annotations
 
-import dataclasses
-from collections.abc import Sequence
-
-from smtpq.sender.config.settings import Account
+from smtpq.sender.record import FrozenRecord
 from smtpq.sender.sysexits import ExitCode, exit_name
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (import cost)
+if TYPE_CHECKING:
+    from collections.abc import Sequence
 
-@dataclasses.dataclass(frozen=True)
-class LogRecord:
-    """What one delivery attempt logs."""
+    from typing import Any
+
+    from smtpq.sender.config.settings import Account
+
+
+class LogRecord(FrozenRecord):
+    """What one delivery attempt logs (a record, not a dataclass: see smtpq.sender.record)."""
+
+    __slots__ = ("auth", "errormsg", "exit_code", "from_", "host", "mailsize", "recipients",
+                 "smtp_reply", "smtp_status", "socket", "tls", "user")
+    FIELDS = ("host", "tls", "auth", "from_", "recipients", "exit_code", "socket", "user",
+              "mailsize", "smtp_reply", "smtp_status", "errormsg")
 
     host: str | None
     tls: bool
@@ -33,21 +42,29 @@ class LogRecord:
     from_: str  # the envelope-from actually used ("" for the null sender)
     recipients: Sequence[str]
     exit_code: int
-    socket: str | None = None
-    user: str | None = None
-    mailsize: int = 0  # bytes sent; written only on success
-    smtp_reply: Sequence[str] = ()  # last server reply, one line per item, no CRLF
-    smtp_status: int | None = None  # default: the reply's leading number, like atoi()
-    errormsg: str | None = None  # msmtp's error text
+    socket: str | None
+    user: str | None
+    mailsize: int  # bytes sent; written only on success
+    smtp_reply: Sequence[str]  # last server reply, one line per item, no CRLF
+    smtp_status: int | None  # default: the reply's leading number, like atoi()
+    errormsg: str | None  # msmtp's error text
+
+    def __init__(self, host: str | None, tls: bool, auth: bool, from_: str,
+                 recipients: Sequence[str], exit_code: int, socket: str | None = None,
+                 user: str | None = None, mailsize: int = 0, smtp_reply: Sequence[str] = (),
+                 smtp_status: int | None = None, errormsg: str | None = None) -> None:
+        self._freeze(host=host, tls=tls, auth=auth, from_=from_, recipients=recipients,
+                     exit_code=exit_code, socket=socket, user=user, mailsize=mailsize,
+                     smtp_reply=smtp_reply, smtp_status=smtp_status, errormsg=errormsg)
 
     @classmethod
     def for_account(cls, account: Account, recipients: Sequence[str], exit_code: int,
-                    **outcome: object) -> LogRecord:
+                    **outcome: Any) -> LogRecord:
         """The record for a delivery with *account* (its host/socket, tls, auth, user, from)."""
         return cls(host=account.host, socket=account.socket, tls=account.tls,
                    auth=account.auth is not None, user=account.user,
                    from_=account.from_ or "", recipients=tuple(recipients),
-                   exit_code=exit_code, **outcome)  # type: ignore[arg-type]
+                   exit_code=exit_code, **outcome)
 
 
 def format_log_line(record: LogRecord) -> str:

@@ -21,10 +21,9 @@ byte and the stuffing dots not at all.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
-
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (import cost)
 if TYPE_CHECKING:
+    from collections.abc import Iterable, Iterator  # the collections package: 1.7 ms
     from typing import BinaryIO
 
 CHUNK_SIZE = 64 * 1024

@@ -3,9 +3,14 @@
 from __future__ import annotations
 
 import sys
-from collections.abc import Mapping
 
-from smtpq.sender.options import CommandLine, Mode
+from smtpq.sender.options import Mode
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (import cost)
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+    from smtpq.sender.options import CommandLine
 
 
 def run_sender_mode(cmd: CommandLine, *, prog: str, env: Mapping[str, str]) -> int:
@@ -14,19 +19,19 @@ def run_sender_mode(cmd: CommandLine, *, prog: str, env: Mapping[str, str]) -> i
     if cmd.mode in (Mode.VERSION, Mode.HELP):
         return 0
     stdin = sys.stdin.buffer
-    if cmd.mode is Mode.PRETEND:
+    if cmd.mode == Mode.PRETEND:
         from smtpq.sender.modes.pretend import run_pretend
 
         return run_pretend(cmd, env=env, stdin=stdin)
-    if cmd.mode is Mode.CONFIGURE:
+    if cmd.mode == Mode.CONFIGURE:
         from smtpq.sender.modes.configure import run_configure
 
         return run_configure(cmd, env=env, prog=prog)
-    if cmd.mode is Mode.SERVERINFO:
+    if cmd.mode == Mode.SERVERINFO:
         from smtpq.sender.modes.serverinfo import run_serverinfo
 
         return run_serverinfo(cmd, env=env, stdin=stdin, prog=prog)
-    if cmd.mode is Mode.RMQS:
+    if cmd.mode == Mode.RMQS:
         from smtpq.sender.modes.rmqs import run_rmqs
 
         return run_rmqs(cmd, env=env, stdin=stdin, prog=prog)

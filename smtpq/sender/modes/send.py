@@ -17,15 +17,16 @@ The queue's enqueue shares steps 1–3 and stores the mail instead of step 4.
 from __future__ import annotations
 
 import sys
-from collections.abc import Mapping
-from typing import TYPE_CHECKING, BinaryIO, TextIO
 
-from smtpq.sender.message.headers import HeaderBlock
-from smtpq.sender.options import CommandLine
-
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (import cost)
 if TYPE_CHECKING:
+    from collections.abc import Mapping
+    from typing import BinaryIO, TextIO
+
     from smtpq.sender.config.settings import Account
     from smtpq.sender.delivery.outcome import DeliveryOutcome
+    from smtpq.sender.message.headers import HeaderBlock
+    from smtpq.sender.options import CommandLine
 
 
 def run_send_now(cmd: CommandLine, *, env: Mapping[str, str], stdin: BinaryIO, prog: str,
@@ -33,12 +34,13 @@ def run_send_now(cmd: CommandLine, *, env: Mapping[str, str], stdin: BinaryIO, p
     """Send the mail on *stdin* as msmtp would; return 0 or raise msmtp's error."""
     from smtpq.sender.delivery.report import report
     from smtpq.sender.modes.intake import take_in
-    from smtpq.sender.modes.pretend import configuration_text
 
     out = out if out is not None else sys.stdout
     intake = take_in(cmd, env=env, stdin=stdin, notes=out if cmd.debug else None)
     try:
         if cmd.debug:
+            from smtpq.sender.modes.pretend import configuration_text
+
             out.write(configuration_text(cmd, intake.account))
             out.flush()
         outcome = _deliver(cmd, intake.account, intake.headers, stdin, out)
@@ -52,9 +54,7 @@ def _deliver(cmd: CommandLine, account: Account, headers: HeaderBlock, stdin: Bi
              out: TextIO) -> DeliveryOutcome:
     """Prepare the mail (aliases, added headers: after --debug's listing, as msmtp) and send it."""
     from smtpq.sender.delivery.courier import OutgoingMail, deliver_once
-    from smtpq.sender.delivery.sessions import TracingSession
     from smtpq.sender.message.compose import prepare_message
-    from smtpq.sender.protocol.transcript import debug_printer
 
     message = prepare_message(
         stdin, account, recipients=cmd.recipients, read_recipients=cmd.read_recipients,
@@ -62,5 +62,8 @@ def _deliver(cmd: CommandLine, account: Account, headers: HeaderBlock, stdin: Bi
     mail = OutgoingMail(message.envelope_from, message.recipients, message.iter_bytes())
     if not cmd.debug:
         return deliver_once(account, mail)
+    from smtpq.sender.delivery.sessions import TracingSession
+    from smtpq.sender.protocol.transcript import debug_printer
+
     return deliver_once(account, mail, transcript=debug_printer(out),
                         session_class=TracingSession)

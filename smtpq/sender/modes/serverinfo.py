@@ -45,12 +45,9 @@ def run_serverinfo(cmd: CommandLine, *, env: Mapping[str, str], stdin: BinaryIO,
 def _as_msmtp_sees_it(session: Session) -> Session:
     """msmtp lists STARTTLS whenever it used it, though the EHLO after it (RFC 3207 §4.2)
     no longer announces it (``msmtp_serverinfo``: ``tls && !tls_nostarttls``)."""
-    import dataclasses
-
     caps = session.capabilities
     if session.account.tls and session.account.tls_starttls and not caps.starttls:
-        session.capabilities = dataclasses.replace(caps, keywords={**caps.keywords,
-                                                                   "STARTTLS": ""})
+        session.capabilities = caps.replace(keywords={**caps.keywords, "STARTTLS": ""})
     return session
 
 

@@ -82,7 +82,7 @@ def dsn_return(arg: str) -> str | None:
     return None if arg == "off" else values.dsn_return(arg)
 
 
-def protocol(arg: str) -> Protocol:
+def protocol(arg: str) -> str:
     if arg == "smtp":
         return Protocol.SMTP
     if arg == "lmtp":
@@ -99,16 +99,16 @@ def syslog(arg: str | None) -> str | None:
     return values.syslog_facility(arg)
 
 
-def from_header(arg: str | None) -> HeaderPolicy:
+def from_header(arg: str | None) -> str:
     """``--set-from-header[=(auto|on|off)]``; absent means auto."""
     if arg is None or arg == "auto":
         return HeaderPolicy.AUTO
     if arg in ("on", "off"):
-        return HeaderPolicy(arg)
+        return HeaderPolicy.ON if arg == "on" else HeaderPolicy.OFF
     raise ValueError(arg)
 
 
-def auto_or_off(arg: str | None) -> HeaderPolicy:
+def auto_or_off(arg: str | None) -> str:
     """``--set-date-header`` / ``--set-msgid-header``: absent or ``auto``, or ``off``."""
     if arg is None or arg == "auto":
         return HeaderPolicy.AUTO
@@ -117,7 +117,7 @@ def auto_or_off(arg: str | None) -> HeaderPolicy:
     raise ValueError(arg)
 
 
-def add_missing(arg: str | None) -> HeaderPolicy:
+def add_missing(arg: str | None) -> str:
     """``--add-missing-*-header[=(on|off)]`` (msmtp < 1.8.8): on means auto."""
     return HeaderPolicy.AUTO if on_off(arg) else HeaderPolicy.OFF
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 
-from smtpq.sender.config.settings import Account, HeaderPolicy, Protocol
+from smtpq.sender.config.settings import Account
 from smtpq.sender.options.commandline import CommandLine
 
 _Fmt = Callable[[object, str], str]
@@ -54,7 +54,7 @@ def _fingerprint(value: object, cwd: str) -> str:
 
 
 def _enum(value: object, cwd: str) -> str:
-    return value.value if isinstance(value, (HeaderPolicy, Protocol)) else str(value)
+    return str(value)  # HeaderPolicy and Protocol values are their text
 
 
 #: Account field → (long option, formatter); ``from_`` is stored as the envelope instead.

@@ -7,15 +7,13 @@ mail yet (account choice, ``-t`` and ``--read-envelope-from`` come later).
 
 from __future__ import annotations
 
-import enum
-
 from smtpq.sender.config.settings import Account
 from smtpq.sender.errors import UsageError
 from smtpq.sender.record import Record
 
 
-class Mode(enum.Enum):
-    """What the program does, after msmtp's precedence (see ``CommandLine.mode``)."""
+class Mode:
+    """What the program does, after msmtp's precedence (see ``CommandLine.mode``) (constants, not an ``enum``: see smtpq.sender.sysexits)."""
 
     SENDMAIL = "sendmail"  # smtpq default: read the mail and enqueue it
     SEND_NOW = "send-now"  # --send-now: deliver synchronously like msmtp
@@ -51,7 +49,7 @@ class CommandLine(Record):
 
     def __init__(
         self,
-        mode: Mode = Mode.SENDMAIL,
+        mode: str = Mode.SENDMAIL,
         print_version: bool = False,
         print_help: bool = False,
         sendmail: bool = True,

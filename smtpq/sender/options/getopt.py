@@ -30,7 +30,7 @@ TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (import c
 if TYPE_CHECKING:
     from collections.abc import Generator, Iterator, Sequence
 
-    LongTable = Sequence[tuple[str, ArgKind, str]]
+    LongTable = Sequence[tuple[str, int, str]]
 
 
 class GetoptError(UsageError):
@@ -41,7 +41,7 @@ class GetoptError(UsageError):
 
 def getopt_long(
     argv: Sequence[str],
-    short: dict[str, ArgKind],
+    short: dict[str, int],
     long: LongTable,
     operands: list[str],
     *,
@@ -72,7 +72,7 @@ def getopt_long(
 
 
 def _short_cluster(
-    argv: Sequence[str], i: int, short: dict[str, ArgKind]
+    argv: Sequence[str], i: int, short: dict[str, int]
 ) -> Generator[tuple[str, str | None], None, int]:
     """One ``-abc`` word (and maybe the next word as an argument); returns the next index."""
     arg = argv[i]
@@ -81,11 +81,11 @@ def _short_cluster(
         kind = short.get(letter)
         if kind is None:
             raise GetoptError(f"invalid option -- '{_first_byte(letter)}'")
-        if kind is ArgKind.NONE:
+        if kind == ArgKind.NONE:
             yield letter, None
             continue
         rest = arg[j + 1:]
-        if kind is ArgKind.OPTIONAL or rest:
+        if kind == ArgKind.OPTIONAL or rest:
             yield letter, rest or None
             return i + 1
         if i + 1 >= len(argv):
@@ -101,17 +101,17 @@ def _long_option(argv: Sequence[str], i: int, long: LongTable) -> tuple[str, str
     name, has_value, value = body.partition("=")
     full, kind, key = _match(body, name, long)
     if has_value:
-        if kind is ArgKind.NONE:
+        if kind == ArgKind.NONE:
             raise GetoptError(f"option '--{full}' doesn't allow an argument")
         return key, value, i + 1
-    if kind is ArgKind.REQUIRED:
+    if kind == ArgKind.REQUIRED:
         if i + 1 >= len(argv):
             raise GetoptError(f"option '--{full}' requires an argument")
         return key, argv[i + 1], i + 2
     return key, None, i + 1
 
 
-def _match(body: str, name: str, long: LongTable) -> tuple[str, ArgKind, str]:
+def _match(body: str, name: str, long: LongTable) -> tuple[str, int, str]:
     """The table entry *name* denotes: exact, else an unambiguous prefix."""
     for entry in long:
         if entry[0] == name:

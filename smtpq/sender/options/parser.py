@@ -253,7 +253,7 @@ class _Parser:
         self.cmd.smtpq_extensions = tuple(self.used_extensions)
         return self.cmd
 
-    def _mode(self) -> Mode:
+    def _mode(self) -> str:
         """msmtp's precedence: configure, help, version, then -P over -S/--rmqs."""
         cmd = self.cmd
         if cmd.configure is not None:

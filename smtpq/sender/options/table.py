@@ -10,11 +10,9 @@ candidates of an ambiguous prefix in table order, so the order is observable
 
 from __future__ import annotations
 
-import enum
 
-
-class ArgKind(enum.Enum):
-    """getopt_long's ``has_arg``."""
+class ArgKind:
+    """getopt_long's ``has_arg`` (constants, not an ``enum``: see smtpq.sender.sysexits)."""
 
     NONE = 0
     REQUIRED = 1
@@ -34,7 +32,7 @@ _N, _R, _O = ArgKind.NONE, ArgKind.REQUIRED, ArgKind.OPTIONAL
 
 #: (name, argument kind, key) in msmtp 1.8.23's order.  The key is the short
 #: option letter when the long option is an alias of one, else the long name.
-LONG_OPTIONS: tuple[tuple[str, ArgKind, str], ...] = (
+LONG_OPTIONS: tuple[tuple[str, int, str], ...] = (
     ("version", _N, "version"),
     ("help", _N, "help"),
     ("configure", _R, "configure"),
@@ -93,9 +91,9 @@ LONG_OPTIONS: tuple[tuple[str, ArgKind, str], ...] = (
 )
 
 
-def parse_short_options(spec: str) -> dict[str, ArgKind]:
+def parse_short_options(spec: str) -> dict[str, int]:
     """``"ab:c::"`` → ``{"a": NONE, "b": REQUIRED, "c": OPTIONAL}`` (getopt(3) syntax)."""
-    table: dict[str, ArgKind] = {}
+    table: dict[str, int] = {}
     i = 0
     while i < len(spec):
         letter = spec[i]
@@ -105,8 +103,8 @@ def parse_short_options(spec: str) -> dict[str, ArgKind]:
     return table
 
 
-SHORT_OPTIONS: dict[str, ArgKind] = parse_short_options(MSMTP_SHORT_OPTIONS + SMTPQ_SHORT_OPTIONS)
+SHORT_OPTIONS: dict[str, int] = parse_short_options(MSMTP_SHORT_OPTIONS + SMTPQ_SHORT_OPTIONS)
 
 #: msmtp 1.8.23's tables alone (``parse_args(…, extensions=False)``).
-MSMTP_SHORT_TABLE: dict[str, ArgKind] = parse_short_options(MSMTP_SHORT_OPTIONS)
+MSMTP_SHORT_TABLE: dict[str, int] = parse_short_options(MSMTP_SHORT_OPTIONS)
 MSMTP_LONG_OPTIONS = tuple(entry for entry in LONG_OPTIONS if entry[0] not in SMTPQ_ONLY)

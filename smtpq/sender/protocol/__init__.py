@@ -11,8 +11,9 @@ error classes without an import cycle):
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (import cost)
+if TYPE_CHECKING:
+    from typing import Any
 
 _EXPORTS = {
     "Session": "session", "Policy": "transaction", "TransactionResult": "transaction",
@@ -26,5 +27,7 @@ __all__ = sorted(_EXPORTS)
 def __getattr__(name: str) -> Any:
     if name not in _EXPORTS:
         raise AttributeError(name)
-    module = importlib.import_module(f"{__name__}.{_EXPORTS[name]}")
+    # __import__ rather than importlib.import_module: this package is on the
+    # --send-now path, which imports neither importlib nor typing.
+    module = __import__(f"{__name__}.{_EXPORTS[name]}", fromlist=[name])
     return getattr(module, name)

@@ -8,20 +8,33 @@ HELO fallback nothing is known.
 
 from __future__ import annotations
 
-import dataclasses
+from smtpq.sender.record import FrozenRecord
 
-from smtpq.sender.protocol.reply import Reply
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (import cost)
+if TYPE_CHECKING:
+    from smtpq.sender.protocol.reply import Reply
 
 
-@dataclasses.dataclass(frozen=True)
-class Capabilities:
-    """The extensions of one EHLO/LHLO reply; ``esmtp`` is False after HELO."""
+class Capabilities(FrozenRecord):
+    """The extensions of one EHLO/LHLO reply; ``esmtp`` is False after HELO.
 
-    esmtp: bool = False
-    keywords: dict[str, str] = dataclasses.field(default_factory=dict)
-    size: int | None = None  # announced limit; 0 = unlimited; None = not announced
-    auth_methods: frozenset[str] = frozenset()
-    lines: tuple[str, ...] = ()
+    A record, not a dataclass (import and class-building cost: smtpq.sender.record).
+    """
+
+    __slots__ = ("auth_methods", "esmtp", "keywords", "lines", "size")
+    FIELDS = ("esmtp", "keywords", "size", "auth_methods", "lines")
+
+    esmtp: bool
+    keywords: dict[str, str]
+    size: int | None  # announced limit; 0 = unlimited; None = not announced
+    auth_methods: frozenset[str]
+    lines: tuple[str, ...]
+
+    def __init__(self, esmtp: bool = False, keywords: dict[str, str] | None = None,
+                 size: int | None = None, auth_methods: frozenset[str] = frozenset(),
+                 lines: tuple[str, ...] = ()) -> None:
+        self._freeze(esmtp=esmtp, keywords={} if keywords is None else keywords, size=size,
+                     auth_methods=auth_methods, lines=lines)
 
     @classmethod
     def from_reply(cls, reply: Reply) -> Capabilities:

@@ -8,16 +8,23 @@ and write.  Failures become :class:`~.failures.NetworkError` with msmtp's texts:
 ``network read error: …``/``network write error: …`` in plain text,
 ``cannot read from TLS connection: …``/``cannot write to TLS connection: …``
 under TLS, all EX_IOERR.
+
+``ssl`` is not imported here (it costs ~8 ms): a TLS socket or a TLS error can
+only exist once the TLS layer has imported it, so ``sys.modules`` tells.
 """
 
 from __future__ import annotations
 
-import socket
-import ssl
+import sys
 
-from smtpq.sender.protocol.dial import Endpoint
 from smtpq.sender.protocol.failures import NetworkError
 from smtpq.sender.sysexits import ExitCode
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (import cost)
+if TYPE_CHECKING:
+    import socket
+
+    from smtpq.sender.protocol.dial import Endpoint
 
 RECV_SIZE = 64 * 1024
 WRITE_BUFFER = 64 * 1024
@@ -32,6 +39,16 @@ def _io_error(message: str) -> NetworkError:
     return NetworkError(message, exit_code=ExitCode.EX_IOERR)
 
 
+def _tls_reason(exc: OSError, *, reading: bool) -> str | None:
+    """The TLS library's reason for *exc*, or None if it is not an ``ssl.SSLError``."""
+    ssl = sys.modules.get("ssl")
+    if ssl is None or not isinstance(exc, ssl.SSLError):
+        return None
+    if reading and isinstance(exc, ssl.SSLEOFError):
+        return TLS_CUT
+    return exc.reason or exc.strerror or str(exc)
+
+
 class Connection:
     """One transport to the server; ``sock`` becomes an ``SSLSocket`` after TLS starts."""
 
@@ -44,7 +61,8 @@ class Connection:
 
     @property
     def tls_active(self) -> bool:
-        return isinstance(self.sock, ssl.SSLSocket)
+        ssl = sys.modules.get("ssl")
+        return ssl is not None and isinstance(self.sock, ssl.SSLSocket)
 
     # -- reading -----------------------------------------------------------
     def readline(self, limit: int) -> bytes:
@@ -73,12 +91,10 @@ class Connection:
             return self.sock.recv(RECV_SIZE)
         except TimeoutError as exc:
             raise _io_error(f"network read error: {TIMED_OUT}") from exc
-        except ssl.SSLEOFError as exc:
-            raise _io_error(f"cannot read from TLS connection: {TLS_CUT}") from exc
-        except ssl.SSLError as exc:
-            reason = exc.reason or exc.strerror or str(exc)
-            raise _io_error(f"cannot read from TLS connection: {reason}") from exc
         except OSError as exc:
+            reason = _tls_reason(exc, reading=True)
+            if reason is not None:
+                raise _io_error(f"cannot read from TLS connection: {reason}") from exc
             if self.tls_active:
                 raise _io_error(f"cannot read from TLS connection: {PULL_ERROR}") from exc
             raise _io_error(f"network read error: {exc.strerror or exc}") from exc
@@ -105,10 +121,10 @@ class Connection:
             self.sock.sendall(data)
         except TimeoutError as exc:
             raise _io_error(f"network write error: {TIMED_OUT}") from exc
-        except ssl.SSLError as exc:
-            reason = exc.reason or exc.strerror or str(exc)
-            raise _io_error(f"cannot write to TLS connection: {reason}") from exc
         except OSError as exc:
+            reason = _tls_reason(exc, reading=False)
+            if reason is not None:
+                raise _io_error(f"cannot write to TLS connection: {reason}") from exc
             if self.tls_active:
                 raise _io_error(f"cannot write to TLS connection: {PUSH_ERROR}") from exc
             raise _io_error(f"network write error: {exc.strerror or exc}") from exc

@@ -6,20 +6,29 @@ Error texts and exit codes are msmtp's (``net_open_socket``):
 (EX_OSERR), ``proxy failure: …`` (EX_UNAVAILABLE).  ``socket`` overrides host,
 port and proxy; with a proxy, the server's name is resolved by the proxy
 (SOCKS5 ATYP 3, RFC 1928 §5).
+
+Sockets come from the C module ``_socket``, not ``socket.py``: the latter builds
+its IntEnums and imports ``selectors`` and ``array`` (2 ms of a ``--send-now``
+that needs none of it).  ``_socket.socket`` is the base class of
+``socket.socket`` and does everything a connection does; ``ssl`` wraps it like
+any socket (``SSLContext.wrap_socket``).  Host names are passed to
+``getaddrinfo`` encoded (:func:`_encoded_host`), which keeps Python's ``idna``
+codec (1 ms) unloaded for the usual ASCII name.
 """
 
 from __future__ import annotations
 
-import dataclasses
+import _socket as socket  # see the module docstring
 import errno
 import os
-import socket
 
-import idna
-
-from smtpq.sender.config.settings import Account
 from smtpq.sender.protocol.failures import NetworkError
+from smtpq.sender.record import FrozenRecord
 from smtpq.sender.sysexits import ExitCode
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (import cost)
+if TYPE_CHECKING:
+    from smtpq.sender.config.settings import Account
 
 DEFAULT_PROXY_PORT = 1080
 
@@ -36,15 +45,25 @@ _SOCKS_REPLIES = {
 }
 
 
-@dataclasses.dataclass(frozen=True)
-class Endpoint:
-    """Where a connection goes, for messages and ``--serverinfo``."""
+class Endpoint(FrozenRecord):
+    """Where a connection goes, for messages and ``--serverinfo``.
+
+    A record, not a dataclass (import and class-building cost: smtpq.sender.record).
+    """
+
+    __slots__ = ("host", "peer_address", "port", "proxied", "socket_path")
+    FIELDS = ("host", "port", "socket_path", "peer_address", "proxied")
 
     host: str | None
     port: int
-    socket_path: str | None = None
-    peer_address: tuple | None = None  # sockaddr of a direct TCP connection
-    proxied: bool = False
+    socket_path: str | None
+    peer_address: tuple | None  # sockaddr of a direct TCP connection
+    proxied: bool
+
+    def __init__(self, host: str | None, port: int, socket_path: str | None = None,
+                 peer_address: tuple | None = None, proxied: bool = False) -> None:
+        self._freeze(host=host, port=port, socket_path=socket_path, peer_address=peer_address,
+                     proxied=proxied)
 
     def numeric_address(self) -> str | None:
         """The server's IP address (``127.0.0.1``), for a direct TCP connection."""
@@ -67,6 +86,8 @@ def ascii_host(host: str) -> str:
     """*host* as DNS needs it: IDNA 2008 with UTS #46 mapping; unchanged if not encodable."""
     if host.isascii():
         return host
+    import idna  # only for a non-ASCII name (1.5 ms of imports)
+
     try:
         return idna.encode(host, uts46=True).decode("ascii")
     except idna.IDNAError:
@@ -113,17 +134,34 @@ def _strerror(exc: OSError) -> str:
     return os.strerror(exc.errno) if exc.errno else (exc.strerror or str(exc))
 
 
+def _encoded_host(host: str) -> bytes | str:
+    """*host* as ``getaddrinfo`` would encode a ``str``, without its ``idna`` codec.
+
+    For an ASCII name the codec (``encodings.idna``) only checks the label
+    lengths; this repeats its checks and messages.  Other names are passed on
+    as text, for the codec.
+    """
+    if not host.isascii():
+        return host
+    labels = host.split(".")
+    if any(not 0 < len(label) < 64 for label in labels[:-1]):
+        raise UnicodeError("label empty or too long")
+    if len(labels[-1]) >= 64:
+        raise UnicodeError("label too long")
+    return host.encode("ascii")
+
+
 def resolve(host: str, port: int) -> list[tuple]:
     """getaddrinfo for a stream socket, failing as msmtp: ``cannot locate host``."""
     try:
-        return socket.getaddrinfo(ascii_host(host), port, type=socket.SOCK_STREAM)
+        return socket.getaddrinfo(_encoded_host(ascii_host(host)), port, 0, socket.SOCK_STREAM)
     except (socket.gaierror, UnicodeError) as exc:
         text = getattr(exc, "strerror", None) or str(exc)
         raise NetworkError(f"cannot locate host {host}: {text}",
                            exit_code=ExitCode.EX_NOHOST) from exc
 
 
-def _source_family(source_ip: str) -> socket.AddressFamily:
+def _source_family(source_ip: str) -> int:
     for family in (socket.AF_INET, socket.AF_INET6):
         try:
             socket.inet_pton(family, source_ip.split("%")[0])

@@ -57,7 +57,7 @@ class CapabilityMissing(DeliveryError):
 
 
 def with_reply(cls: type[DeliveryError], message: str, reply: Reply | None,
-               exit_code: ExitCode | None = None) -> DeliveryError:
+               exit_code: int | None = None) -> DeliveryError:
     """An error of class *cls* carrying *reply* as msmtp's ``smtpstatus``/``smtpmsg``."""
     if reply is None:
         return cls(message, exit_code=exit_code)

@@ -1,4 +1,4 @@
-"""SMTP replies (RFC 5321 §4.2) and their classes, and reading one from a line source.
+"""SMTP replies (RFC 5321 §4.2) and reading one from a line source.
 
 The reader keeps msmtp's limits (``smtp_get_msg``): a reply line is at most
 1023 bytes including its LF, and a reply has at most 50 continuation lines.
@@ -8,39 +8,36 @@ as a crash.
 
 from __future__ import annotations
 
-import dataclasses
-import enum
-import re
-from collections.abc import Callable
+from smtpq.sender.record import FrozenRecord
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (import cost)
+if TYPE_CHECKING:
+    from collections.abc import Callable
+    from re import Pattern
 
 #: Longest reply line accepted, LF included (msmtp's SMTP_BUFSIZE - 1).
 MAX_LINE_BYTES = 1023
 #: Most continuation lines in one reply (msmtp's SMTP_MAXLINES).
 MAX_LINES = 50
 
-_ENHANCED = re.compile(r"^[245]\.\d{1,3}\.\d{1,3}$")
+_ENHANCED = r"^[245]\.\d{1,3}\.\d{1,3}$"
+_enhanced: Pattern[str] | None = None  # compiled on first use: --send-now never asks
 
 
-class ReplyClass(enum.Enum):
-    """The first digit of a reply code (RFC 5321 §4.2.1)."""
+class Reply(FrozenRecord):
+    """One complete (possibly multi-line) reply; ``lines`` are the raw lines without CRLF.
 
-    POSITIVE_PRELIMINARY = 1
-    POSITIVE_COMPLETION = 2
-    POSITIVE_INTERMEDIATE = 3
-    TRANSIENT_NEGATIVE = 4
-    PERMANENT_NEGATIVE = 5
+    A record, not a dataclass (import and class-building cost: smtpq.sender.record).
+    """
 
-
-@dataclasses.dataclass(frozen=True)
-class Reply:
-    """One complete (possibly multi-line) reply; ``lines`` are the raw lines without CRLF."""
+    __slots__ = ("code", "lines")
+    FIELDS = ("code", "lines")
 
     code: int
     lines: tuple[str, ...]
 
-    @property
-    def reply_class(self) -> ReplyClass:
-        return ReplyClass(self.code // 100)
+    def __init__(self, code: int, lines: tuple[str, ...]) -> None:
+        self._freeze(code=code, lines=lines)
 
     @property
     def is_positive(self) -> bool:
@@ -63,10 +60,19 @@ class Reply:
     def enhanced_status(self) -> str | None:
         """The RFC 3463 status code (``5.1.1``) of the first line, if it has one."""
         first = self.lines[0][4:].split(" ", 1)[0] if self.lines else ""
-        return first if _ENHANCED.match(first) else None
+        return first if _enhanced_pattern().match(first) else None
 
     def __str__(self) -> str:
         return "\n".join(self.lines)
+
+
+def _enhanced_pattern() -> Pattern[str]:
+    global _enhanced
+    if _enhanced is None:
+        import re
+
+        _enhanced = re.compile(_ENHANCED)
+    return _enhanced
 
 
 class ReplyFormatError(Exception):

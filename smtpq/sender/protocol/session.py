@@ -10,7 +10,8 @@ asked for.  A :class:`Session` satisfies ``smtpq.sender.auth.channel.AuthChannel
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import select
+from collections.abc import Callable, Iterable
 
 from smtpq.sender.config.settings import Account, Protocol
 from smtpq.sender.errors import DeliveryError
@@ -27,11 +28,24 @@ from smtpq.sender.protocol.reply import Reply, ReplyFormatError, read_reply
 from smtpq.sender.protocol.transaction import Policy, TransactionResult, run_transaction
 from smtpq.sender.protocol.transcript import Tracer, Transcript
 from smtpq.sender.sysexits import ExitCode
-from smtpq.sender.tls import TlsPolicy, TlsSessionInfo, build_policy, start_tls
+
+TYPE_CHECKING = False  # the TLS layer (and ssl, ~15 ms) is imported only when TLS is used
+if TYPE_CHECKING:
+    from smtpq.sender.tls import TlsPolicy, TlsSessionInfo
+
+
+#: How long a reply may keep the client waiting before ``Session.on_idle`` runs.
+IDLE_WAIT = 0.005
 
 
 class Session:
-    """A connected, greeted session on one :class:`Connection`."""
+    """A connected, greeted session on one :class:`Connection`.
+
+    ``on_idle``, when set, is called (at most once per reply) when a reply has
+    not arrived within ``IDLE_WAIT`` seconds: a caller's chance to do work it
+    put off while the server was quick (the queue commits outcomes then).  It
+    must not raise.
+    """
 
     def __init__(self, connection: Connection, account: Account, *,
                  transcript: Transcript | None = None, tls_policy: TlsPolicy | None = None) -> None:
@@ -47,6 +61,7 @@ class Session:
         self.broken = False  # the connection is in an unknown state: close it
         self.transaction_open = False
         self._in_auth = False
+        self.on_idle: Callable[[], None] | None = None
         # AuthChannel attributes (plain attributes, as the protocol declares them)
         self.auth_methods: frozenset[str] = frozenset()
         self.tls_active = connection.tls_active
@@ -58,6 +73,8 @@ class Session:
              tls_policy: TlsPolicy | None = None) -> Session:
         """Connect and greet as msmtp does; on failure nothing stays open."""
         if account.tls and tls_policy is None:
+            from smtpq.sender.tls import build_policy
+
             tls_policy = build_policy(account)  # file errors before connecting, as msmtp
         sock, endpoint = dial(account)
         session = cls(Connection(sock, endpoint), account, transcript=transcript,
@@ -86,7 +103,7 @@ class Session:
     # -- AuthChannel ---------------------------------------------------------
     @property
     def lmtp(self) -> bool:
-        return self.account.protocol is Protocol.LMTP
+        return self.account.protocol == Protocol.LMTP
 
     def command(self, line: str, *, secret: bool = False) -> Reply:
         """Send one command line and read its reply (RFC 4954 §4 lines are redacted)."""
@@ -103,6 +120,8 @@ class Session:
         self.tracer.sent(line, secret=secret)
 
     def read_reply(self) -> Reply:
+        if self.on_idle is not None and not self.connection.has_buffered_input():
+            self._wait_idle(self.on_idle)
         try:
             return read_reply(self.connection.readline,
                               self.tracer.received if self.tracer else None)
@@ -113,8 +132,24 @@ class Session:
             self.broken = True
             raise
 
-    def stream_data(self, chunks: Iterable[bytes]) -> int:
-        """Write the mail after a 354, then ``.`` (RFC 5321 §4.1.1.4); return bytes sent."""
+    def _wait_idle(self, on_idle: Callable[[], None]) -> None:
+        """Send what is queued, then call *on_idle* if no reply comes within ``IDLE_WAIT``."""
+        self.connection.flush()
+        sock = self.connection.sock
+        pending = getattr(sock, "pending", None)  # TLS: bytes decrypted but not yet read
+        if pending is not None and pending():
+            return
+        poller = select.poll()
+        poller.register(sock, select.POLLIN)
+        if not poller.poll(IDLE_WAIT * 1000):
+            on_idle()
+
+    def stream_data(self, chunks: Iterable[bytes], *, flush: bool = True) -> int:
+        """Write the mail after a 354, then ``.`` (RFC 5321 §4.1.1.4); return bytes sent.
+
+        Without *flush* the tail stays buffered until the next read (or write
+        past the buffer), so that pipelined commands can join it (RFC 2920 §3.1).
+        """
         size, tail = 0, b"\r\n"
         for chunk in chunks:
             if not chunk:
@@ -128,7 +163,8 @@ class Session:
             self.tracer.data(b"\r\n")
         self.tracer.data_end()
         self.send_line(".")
-        self.connection.flush()
+        if flush:
+            self.connection.flush()
         return size
 
     # -- session steps -------------------------------------------------------
@@ -177,6 +213,8 @@ class Session:
         self.hello()
 
     def _handshake(self) -> None:
+        from smtpq.sender.tls import TlsSessionInfo, build_policy, start_tls
+
         policy = self.tls_policy or build_policy(self.account)
         self.connection.flush()
         tls = start_tls(self.connection.sock, policy)

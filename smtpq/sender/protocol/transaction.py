@@ -2,7 +2,8 @@
 
 With PIPELINING, MAIL, the RCPTs and DATA leave in batches of at most 100
 commands (msmtp's SMTP_PIPELINE_LIMIT) in one write each; without it they go
-one at a time.  The mail is streamed from an iterator of byte chunks that the
+one at a time.  :class:`Transaction` exposes the steps, so that a caller can
+pipeline across mails: the next envelope behind this mail's end of data.  The mail is streamed from an iterator of byte chunks that the
 message layer has already CRLF-normalised and dot-stuffed (RFC 5321 §4.5.2);
 this module only adds the final ``.``.  LMTP gets one end-of-data reply per
 accepted recipient (RFC 2033 §4.2).
@@ -23,12 +24,13 @@ from __future__ import annotations
 import dataclasses
 import enum
 from collections.abc import Iterable
-from typing import TYPE_CHECKING
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (import cost)
 
 from smtpq.sender.errors import DeliveryError
 from smtpq.sender.protocol.failures import (
     CapabilityMissing,
     MessageTooLarge,
+    ProtocolError,
     ServerRejection,
     rejection,
     with_reply,
@@ -198,30 +200,91 @@ class _Run:
                 each.data_reply = reply
 
 
+class Transaction:
+    """One mail transaction, step by step; :func:`run_transaction` runs every step.
+
+    The steps let a caller pipeline across mails (RFC 2920 §3.1: the mail
+    content may be the first "command" of a group): the next mail's envelope
+    can follow this one's end of data in the same write, before its reply is read.
+    """
+
+    def __init__(self, session: Session, sender: str, recipients: Iterable[str], *,
+                 policy: Policy = Policy.ALL_OR_NOTHING, dsn_notify: str | None = None,
+                 dsn_return: str | None = None, size: int | None = None) -> None:
+        caps = session.capabilities
+        if (dsn_notify or dsn_return) and not caps.dsn:
+            raise CapabilityMissing("the server does not support DSN")
+        if size is not None and caps.size and size > caps.size:
+            raise MessageTooLarge(f"the mail is {size} bytes, but the server accepts at most "
+                                  f"{caps.size} bytes")
+        self.session = session
+        self.result = TransactionResult(sender, [RecipientResult(a) for a in recipients],
+                                        lmtp=session.lmtp)
+        self._run = _Run(session, self.result, policy)
+        self._commands = [_mail_command(sender, dsn_return)]
+        self._commands += [_rcpt_command(r.address, dsn_notify) for r in self.result.recipients]
+        self._commands.append("DATA")
+
+    @property
+    def pipelinable(self) -> bool:
+        """Whether the whole envelope fits in one pipelined group."""
+        return self.session.capabilities.pipelining and len(self._commands) <= PIPELINE_LIMIT
+
+    def envelope(self) -> None:
+        """MAIL, RCPT…, DATA and their replies, pipelined in groups when the server can."""
+        self.session.transaction_open = True
+        self._run.envelope(self._commands, self.session.capabilities.pipelining)
+
+    def send_envelope(self, *, reset: bool = False) -> None:
+        """Queue the whole envelope without reading (``pipelinable`` only); with *reset*,
+        an RSET first, to end a transaction the server refused (RFC 5321 §4.1.1.5)."""
+        assert self.pipelinable
+        if reset:
+            self.session.send_line("RSET")
+        self.session.transaction_open = True
+        for line in self._commands:
+            self.session.send_line(line)
+
+    def read_envelope(self, *, reset: bool = False) -> None:
+        """The replies to what ``send_envelope`` queued."""
+        if reset:
+            reply = self.session.read_reply()
+            if reply.code != 250:
+                self.session.broken = True
+                raise with_reply(ProtocolError, "command RSET failed", reply)
+        for index in range(len(self._commands)):
+            self._run.record(index, self.session.read_reply())
+
+    def send_data(self, chunks: Iterable[bytes], *, flush: bool = True) -> bool:
+        """After the replies: the content and ``.`` if the mail is to go; whether it went.
+
+        Without *flush* the end of data stays in the write buffer, for the next
+        mail's envelope to join it.
+        """
+        result = self.result
+        if self._run.data_wanted():
+            result.bytes_sent = self.session.stream_data(chunks, flush=flush)
+            result.data_sent = True
+            return True
+        if result.data_reply is not None and result.data_reply.code == 354:
+            self.session.broken = True  # in DATA mode with nothing to send: only closing helps
+        return False
+
+    def read_end(self) -> TransactionResult:
+        """The end-of-data reply (one per accepted recipient in LMTP); the transaction is over."""
+        self._run.end_of_data()
+        self.session.transaction_open = False
+        return self.result
+
+
 def run_transaction(session: Session, sender: str, recipients: Iterable[str],
                     chunks: Iterable[bytes], *, policy: Policy = Policy.ALL_OR_NOTHING,
                     dsn_notify: str | None = None, dsn_return: str | None = None,
                     size: int | None = None) -> TransactionResult:
     """Send one mail; see the module docstring.  I/O failures raise DeliveryError."""
-    caps = session.capabilities
-    if (dsn_notify or dsn_return) and not caps.dsn:
-        raise CapabilityMissing("the server does not support DSN")
-    if size is not None and caps.size and size > caps.size:
-        raise MessageTooLarge(f"the mail is {size} bytes, but the server accepts at most "
-                              f"{caps.size} bytes")
-    result = TransactionResult(sender, [RecipientResult(a) for a in recipients],
-                               lmtp=session.lmtp)
-    run = _Run(session, result, policy)
-    commands = [_mail_command(sender, dsn_return)]
-    commands += [_rcpt_command(r.address, dsn_notify) for r in result.recipients]
-    commands.append("DATA")
-    session.transaction_open = True
-    run.envelope(commands, caps.pipelining)
-    if run.data_wanted():
-        result.bytes_sent = session.stream_data(chunks)
-        result.data_sent = True
-        run.end_of_data()
-        session.transaction_open = False
-    elif result.data_reply is not None and result.data_reply.code == 354:
-        session.broken = True  # in DATA mode with nothing to send: only closing helps
-    return result
+    transaction = Transaction(session, sender, recipients, policy=policy,
+                              dsn_notify=dsn_notify, dsn_return=dsn_return, size=size)
+    transaction.envelope()
+    if transaction.send_data(chunks):
+        transaction.read_end()
+    return transaction.result

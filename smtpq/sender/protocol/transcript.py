@@ -10,11 +10,14 @@ from __future__ import annotations
 
 import codecs
 import sys
-from collections.abc import Callable
-from typing import TextIO
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (import cost)
+if TYPE_CHECKING:
+    from collections.abc import Callable  # the collections package: 1.7 ms
+    from typing import TextIO, TypeAlias
 
 #: Receives one already formatted transcript line ("--> EHLO x\r\n").
-Transcript = Callable[[str], None]
+Transcript: TypeAlias = "Callable[[str], None]"
 
 REDACTED = "[redacted]"
 

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 from smtpq.sender.auth.choice import NO_SECURE_METHOD, SECURE_METHOD_HINT
 from smtpq.sender.config.settings import Account, Protocol
-from smtpq.sender.tls.handshake import PLAIN_TEXT_PEER
 
 #: The implicit-TLS submission port (RFC 8314 §3.3).
 SMTPS_PORT = 465
@@ -44,7 +43,7 @@ def effective_port(account: Account) -> int:
         return account.port
     if account.tls and not account.tls_starttls:
         return SMTPS_PORT
-    return 25 if account.protocol is Protocol.SMTP else 0
+    return 25 if account.protocol == Protocol.SMTP else 0
 
 
 def failure_hints(account: Account, errormsg: str | None) -> tuple[str, ...]:
@@ -52,8 +51,12 @@ def failure_hints(account: Account, errormsg: str | None) -> tuple[str, ...]:
     if not errormsg:
         return ()
     smtps = account.tls and not account.tls_starttls
-    if errormsg == PLAIN_TEXT_PEER and smtps:
-        return (STARTTLS_WANTED.format(port=effective_port(account)),)
+    if smtps:
+        # Only a TLS account loads the TLS layer (and ssl) for its message text.
+        from smtpq.sender.tls.handshake import PLAIN_TEXT_PEER
+
+        if errormsg == PLAIN_TEXT_PEER:
+            return (STARTTLS_WANTED.format(port=effective_port(account)),)
     if errormsg == READ_TIMEOUT and not smtps and effective_port(account) == SMTPS_PORT:
         return (SMTPS_WANTED,)
     if errormsg == NO_SECURE_METHOD and not account.tls:

@@ -24,7 +24,8 @@ from pathlib import Path
 from smtpq.sender.config.choose import resolve_account
 from smtpq.sender.config.evaluate import password_from_command
 from smtpq.sender.config.files import load_config
-from smtpq.sender.config.settings import Account, Protocol
+from smtpq.sender.config.settings import Account
+from smtpq.sender.options.arguments import protocol
 from smtpq.sender.config.show import pretend_lines
 from smtpq.sender.errors import SmtpqError
 
@@ -145,7 +146,7 @@ def parse_options(args: list[str]) -> Options:
 _OVERRIDES = {
     "--port": ("port", int), "--domain": ("domain", str),
     "--tls-trust-file": ("tls_trust_file", lambda v: v or None),
-    "--protocol": ("protocol", Protocol), "--proxy-host": ("proxy_host", lambda v: v or None),
+    "--protocol": ("protocol", protocol), "--proxy-host": ("proxy_host", lambda v: v or None),
 }
 
 

@@ -151,7 +151,7 @@ class TestFinishing:
         cfg = config("account a\nhost h\nprotocol lmtp\n")
         assert failure(cfg, name="a") == "account a from FILE: port not set"
         overrides = Account(port=24, explicit={"port"})
-        assert resolve(cfg, name="a", overrides=overrides).account.protocol is Protocol.LMTP
+        assert resolve(cfg, name="a", overrides=overrides).account.protocol == Protocol.LMTP
 
     def test_trust_file_defaults_to_system_unless_set_explicitly(self) -> None:
         cfg = config("defaults\ntls_trust_file\naccount a\nhost h\naccount b : a\n"

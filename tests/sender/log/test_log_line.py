@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 import pytest
 
 from smtpq.sender.config.settings import Account
@@ -13,12 +11,12 @@ from smtpq.sender.sysexits import ExitCode
 
 ALICE = LogRecord(host="127.0.0.1", tls=False, auth=False, from_="alice@example.org",
                   recipients=(), exit_code=0)
-BOB = replace(ALICE, auth=True, user="bob", from_="bob@example.org")
+BOB = ALICE.replace(auth=True, user="bob", from_="bob@example.org")
 BASE = LogRecord(host="h", tls=False, auth=False, from_="a", recipients=["x"], exit_code=69)
 
 #: (record, the observed line without its time stamp)
 OBSERVED = [
-    (replace(ALICE, recipients=["carol@example.net", "dave@example.net"],
+    (ALICE.replace(recipients=["carol@example.net", "dave@example.net"],
                exit_code=ExitCode.EX_OK, mailsize=207, smtp_reply=["250 2.0.0 Ok"]),
      "host=127.0.0.1 tls=off auth=off from=alice@example.org "
      "recipients=carol@example.net,dave@example.net mailsize=207 smtpstatus=250 "
@@ -28,7 +26,7 @@ OBSERVED = [
                smtp_reply=["250 2.0.0 Ok: queued as 101"]),
      "host=127.0.0.1 tls=on auth=on user=bob from=bob@example.org recipients=x@example.net "
      "mailsize=140 smtpstatus=250 smtpmsg='250 2.0.0 Ok: queued as 101' exitcode=EX_OK"),
-    (replace(ALICE, recipients=["good@example.net"], exit_code=ExitCode.EX_TEMPFAIL,
+    (ALICE.replace(recipients=["good@example.net"], exit_code=ExitCode.EX_TEMPFAIL,
                errormsg="cannot connect to 127.0.0.1, port 2599: Connection refused"),
      "host=127.0.0.1 tls=off auth=off from=alice@example.org recipients=good@example.net "
      "errormsg='cannot connect to 127.0.0.1, port 2599: Connection refused' "
@@ -39,14 +37,14 @@ OBSERVED = [
      "host=no-such-host.invalid tls=off auth=off from=a@example.org recipients=x@example.net "
      "errormsg='cannot locate host no-such-host.invalid: Name or service not known' "
      "exitcode=EX_NOHOST"),
-    (replace(ALICE, recipients=["rcpt@example.net"], exit_code=ExitCode.EX_DATAERR,
+    (ALICE.replace(recipients=["rcpt@example.net"], exit_code=ExitCode.EX_DATAERR,
                smtp_reply=["500 5.3.0 Error: command failed"],
                errormsg="recipient address rcpt@example.net not accepted by the server"),
      "host=127.0.0.1 tls=off auth=off from=alice@example.org recipients=rcpt@example.net "
      "smtpstatus=500 smtpmsg='500 5.3.0 Error: command failed' "
      "errormsg='recipient address rcpt@example.net not accepted by the server' "
      "exitcode=EX_DATAERR"),
-    (replace(ALICE, recipients=["good@example.net", "baduser@example.net"],
+    (ALICE.replace(recipients=["good@example.net", "baduser@example.net"],
                exit_code=ExitCode.EX_DATAERR,
                smtp_reply=["550 5.1.1 <baduser@example.net>: Recipient address rejected: "
                            "User unknown"],
@@ -56,35 +54,35 @@ OBSERVED = [
      "smtpmsg='550 5.1.1 <baduser@example.net>: Recipient address rejected: User unknown' "
      "errormsg='recipient address baduser@example.net not accepted by the server' "
      "exitcode=EX_DATAERR"),
-    (replace(ALICE, recipients=["good@example.net"], exit_code=ExitCode.EX_UNAVAILABLE,
+    (ALICE.replace(recipients=["good@example.net"], exit_code=ExitCode.EX_UNAVAILABLE,
                smtp_reply=["451 4.3.0 Temporary local problem"],
                errormsg="the server did not accept the mail"),
      "host=127.0.0.1 tls=off auth=off from=alice@example.org recipients=good@example.net "
      "smtpstatus=451 smtpmsg='451 4.3.0 Temporary local problem' "
      "errormsg='the server did not accept the mail' exitcode=EX_UNAVAILABLE"),
-    (replace(ALICE, recipients=["x@example.net"], exit_code=ExitCode.EX_UNAVAILABLE,
+    (ALICE.replace(recipients=["x@example.net"], exit_code=ExitCode.EX_UNAVAILABLE,
                smtp_reply=["554-5.7.1 It's rejected", "554 5.7.1 see https://example.org/why"],
                errormsg="the server did not accept the mail"),
      "host=127.0.0.1 tls=off auth=off from=alice@example.org recipients=x@example.net "
      "smtpstatus=554 smtpmsg='554-5.7.1 It?s rejected\\n554 5.7.1 see https://example.org/why' "
      "errormsg='the server did not accept the mail' exitcode=EX_UNAVAILABLE"),
-    (replace(ALICE, recipients=["good@example.net"], exit_code=ExitCode.EX_IOERR,
+    (ALICE.replace(recipients=["good@example.net"], exit_code=ExitCode.EX_IOERR,
                errormsg="network read error: the operation timed out"),
      "host=127.0.0.1 tls=off auth=off from=alice@example.org recipients=good@example.net "
      "errormsg='network read error: the operation timed out' exitcode=EX_IOERR"),
-    (replace(ALICE, recipients=["good@example.net"], exit_code=ExitCode.EX_PROTOCOL,
+    (ALICE.replace(recipients=["good@example.net"], exit_code=ExitCode.EX_PROTOCOL,
                smtp_reply=["421 4.3.2 Service not available, closing"],
                errormsg="cannot get initial OK message from server"),
      "host=127.0.0.1 tls=off auth=off from=alice@example.org recipients=good@example.net "
      "smtpstatus=421 smtpmsg='421 4.3.2 Service not available, closing' "
      "errormsg='cannot get initial OK message from server' exitcode=EX_PROTOCOL"),
-    (replace(BOB, recipients=["good@example.net"], exit_code=ExitCode.EX_NOPERM,
+    (BOB.replace(recipients=["good@example.net"], exit_code=ExitCode.EX_NOPERM,
                smtp_reply=["535 5.7.8 Error: authentication failed: bad credentials"],
                errormsg="authentication failed (method PLAIN)"),
      "host=127.0.0.1 tls=off auth=on user=bob from=bob@example.org recipients=good@example.net "
      "smtpstatus=535 smtpmsg='535 5.7.8 Error: authentication failed: bad credentials' "
      "errormsg='authentication failed (method PLAIN)' exitcode=EX_NOPERM"),
-    (replace(BOB, recipients=["good@example.net"], exit_code=ExitCode.EX_UNAVAILABLE,
+    (BOB.replace(recipients=["good@example.net"], exit_code=ExitCode.EX_UNAVAILABLE,
                errormsg="cannot use a secure authentication method"),
      "host=127.0.0.1 tls=off auth=on user=bob from=bob@example.org recipients=good@example.net "
      "errormsg='cannot use a secure authentication method' exitcode=EX_UNAVAILABLE"),
@@ -106,10 +104,10 @@ def test_observed_msmtp_lines(record: LogRecord, line: str) -> None:
 
 
 def test_socket_only_when_no_host_is_set() -> None:
-    assert format_log_line(replace(BASE, host=None, socket="/run/s")).startswith(
+    assert format_log_line(BASE.replace(host=None, socket="/run/s")).startswith(
         "socket=/run/s tls=off")
-    assert format_log_line(replace(BASE, host="h", socket="/run/s")).startswith("host=h ")
-    assert format_log_line(replace(BASE, host="", socket="/run/s")).startswith("host= ")
+    assert format_log_line(BASE.replace(host="h", socket="/run/s")).startswith("host=h ")
+    assert format_log_line(BASE.replace(host="", socket="/run/s")).startswith("host= ")
 
 
 def test_user_only_with_auth_on() -> None:
@@ -143,9 +141,9 @@ def test_sanitize_keeps_non_ascii_text() -> None:
 
 
 def test_smtp_status_is_the_leading_number_of_the_first_line_unless_given() -> None:
-    assert "smtpstatus=0 " in format_log_line(replace(BASE, smtp_reply=["garbage"]))
-    assert "smtpstatus=452 " in format_log_line(replace(BASE, smtp_reply=["452-a", "452 b"]))
-    assert "smtpstatus=421 " in format_log_line(replace(BASE, smtp_reply=["x"],
+    assert "smtpstatus=0 " in format_log_line(BASE.replace(smtp_reply=["garbage"]))
+    assert "smtpstatus=452 " in format_log_line(BASE.replace(smtp_reply=["452-a", "452 b"]))
+    assert "smtpstatus=421 " in format_log_line(BASE.replace(smtp_reply=["x"],
                                                         smtp_status=421))
 
 

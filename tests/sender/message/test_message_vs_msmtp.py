@@ -23,7 +23,7 @@ import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP
 
-from smtpq.sender.config.settings import Account, HeaderPolicy
+from smtpq.sender.config.settings import Account
 from smtpq.sender.message.compose import prepare_message
 from smtpq.sender.message.wire import WireEncoder
 
@@ -166,9 +166,9 @@ def run_smtpq(server: CaptureController, case: Case, tmp: Path) -> Captured:
         aliases = tmp / "smtpq-aliases"
         aliases.write_text(case.aliases)
     account = Account(
-        set_from_header=HeaderPolicy(case.set_from_header),
-        set_date_header=HeaderPolicy(case.set_date_header),
-        set_msgid_header=HeaderPolicy(case.set_msgid_header),
+        set_from_header=case.set_from_header,
+        set_date_header=case.set_date_header,
+        set_msgid_header=case.set_msgid_header,
         remove_bcc_headers=case.remove_bcc_headers,
         undisclosed_recipients=case.undisclosed_recipients,
         aliases=str(aliases) if aliases else None,

@@ -31,7 +31,7 @@ def usage_error(*argv: str, env: dict[str, str] | None = None) -> str:
 
 def test_no_arguments_is_sendmail_mode_without_recipients() -> None:
     cmd = parse()
-    assert cmd.mode is Mode.SENDMAIL and cmd.recipients == [] and cmd.sendmail
+    assert cmd.mode == Mode.SENDMAIL and cmd.recipients == [] and cmd.sendmail
 
 
 def test_options_after_recipients_still_count() -> None:
@@ -91,11 +91,11 @@ def test_long_optional_argument_only_with_equals() -> None:
 
 
 def test_unambiguous_prefixes_of_long_options() -> None:
-    assert parse("--ver").mode is Mode.VERSION
+    assert parse("--ver").mode == Mode.VERSION
     assert parse("--connect=5").overrides.timeout == 5
     assert parse("--time=5").overrides.timeout == 5
     assert parse("--fi=rc").config_file == "rc"
-    assert parse("--add-missing-d=off").overrides.set_date_header is HeaderPolicy.OFF
+    assert parse("--add-missing-d=off").overrides.set_date_header == HeaderPolicy.OFF
 
 
 def test_exact_name_wins_over_longer_names() -> None:
@@ -169,8 +169,8 @@ def test_there_is_no_password_option_but_its_prefix_means_passwordeval() -> None
 
 
 def test_bm_is_accepted() -> None:
-    assert parse("-bm").mode is Mode.SENDMAIL
-    assert parse("-b", "m").mode is Mode.SENDMAIL
+    assert parse("-bm").mode == Mode.SENDMAIL
+    assert parse("-b", "m").mode == Mode.SENDMAIL
 
 
 @pytest.mark.parametrize("argv", [("--host=h", "-a", "x"), ("-a", "x", "--host=h"),
@@ -192,7 +192,7 @@ def test_serverinfo_and_rmqs_conflict(argv: tuple[str, ...]) -> None:
 
 
 def test_version_help_and_configure_reset_serverinfo_but_not_rmqs() -> None:
-    assert parse("-S", "--version", "--rmqs=x").mode is Mode.VERSION
+    assert parse("-S", "--version", "--rmqs=x").mode == Mode.VERSION
     assert usage_error("--version", "-S", "--rmqs=x") == "cannot use both --serverinfo and --rmqs"
     assert usage_error("--rmqs=x", "--help", "-S") == "cannot use both --serverinfo and --rmqs"
 
@@ -367,7 +367,7 @@ def test_ignored_sendmail_options() -> None:
     cmd = parse("-i", "-oi", "-oem", "-odb", "-B8BITMIME", "-A", "c", "-G", "-h", "5",
                 "-L", "tag", "-m", "-n", "-O", "a=b", "x@y")
     assert cmd.recipients == ["x@y"] and cmd.overrides.explicit == set()
-    assert cmd.mode is Mode.SENDMAIL
+    assert cmd.mode == Mode.SENDMAIL
 
 
 def test_tls_force_sslv3_is_ignored_whatever_its_argument() -> None:
@@ -401,13 +401,13 @@ def test_both_version_and_help_are_printed() -> None:
 
 def test_v_is_debug_not_ignored() -> None:
     cmd = parse("-v")
-    assert cmd.debug and cmd.mode is Mode.SENDMAIL
+    assert cmd.debug and cmd.mode == Mode.SENDMAIL
     assert usage_error("-v0.1") == "invalid option -- '0'"
 
 
 def test_pretend_keeps_the_underlying_mode_flags() -> None:
     cmd = parse("-P", "--rmqs=#q")
-    assert cmd.mode is Mode.PRETEND and cmd.rmqs == "#q" and not cmd.sendmail
+    assert cmd.mode == Mode.PRETEND and cmd.rmqs == "#q" and not cmd.sendmail
     assert parse("-P").sendmail
 
 
@@ -423,27 +423,27 @@ def test_too_many_arguments_is_checked_on_parsed_recipients() -> None:
 
 def test_send_now() -> None:
     cmd = parse("--send-now", "x@y")
-    assert cmd.mode is Mode.SEND_NOW and cmd.smtpq_extensions == ("--send-now",)
+    assert cmd.mode == Mode.SEND_NOW and cmd.smtpq_extensions == ("--send-now",)
     assert not cmd.msmtp_compatible
-    assert parse("--send", "-P").mode is Mode.PRETEND
+    assert parse("--send", "-P").mode == Mode.PRETEND
 
 
 @pytest.mark.parametrize(("argv", "argument"), [(("-q",), ""), (("-q30m",), "30m"),
                                                 (("-qf",), "f"), (("-tq",), "")])
 def test_q_flushes_the_queue(argv: tuple[str, ...], argument: str) -> None:
     cmd = parse(*argv)
-    assert cmd.mode is Mode.QUEUE_FLUSH and cmd.queue_argument == argument
+    assert cmd.mode == Mode.QUEUE_FLUSH and cmd.queue_argument == argument
     assert cmd.smtpq_extensions == ("-q",) and not cmd.sendmail
 
 
 def test_bp_lists_the_queue() -> None:
-    assert parse("-bp").mode is Mode.QUEUE_LIST
+    assert parse("-bp").mode == Mode.QUEUE_LIST
     assert parse("-b", "p").smtpq_extensions == ("-bp",)
 
 
 def test_last_queue_mode_wins() -> None:
-    assert parse("-q", "-bp").mode is Mode.QUEUE_LIST
-    assert parse("-bp", "-q").mode is Mode.QUEUE_FLUSH
+    assert parse("-q", "-bp").mode == Mode.QUEUE_LIST
+    assert parse("-bp", "-q").mode == Mode.QUEUE_FLUSH
 
 
 def test_queue_modes_conflict_with_serverinfo_and_rmqs() -> None:
@@ -452,7 +452,7 @@ def test_queue_modes_conflict_with_serverinfo_and_rmqs() -> None:
 
 
 def test_version_beats_queue_modes() -> None:
-    assert parse("-q", "--version").mode is Mode.VERSION
+    assert parse("-q", "--version").mode == Mode.VERSION
 
 
 @pytest.mark.parametrize(("argv", "message"), [

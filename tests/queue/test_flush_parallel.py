@@ -1,0 +1,129 @@
+"""``parallel_connections = N``: one flush, N connections to one server, each mail once.
+
+The flush forks N - 1 worker processes and works as the N-th; each claims its
+own batches (the store's claims keep them apart) and opens its own connection.
+To the outside it is still one flush: one lock, one report.
+"""
+
+from __future__ import annotations
+
+import collections
+import time
+
+import pytest
+
+from smtpq.queue.group_commit import UNRECORDED_AT_MOST
+
+from tests.support.queue_home import (  # noqa: F401 - fixtures
+    QueueHome,
+    SlowHandler,
+    header_value,
+    queue_home,
+    server_at,
+    wait_until,
+)
+
+COUNT = 40
+
+
+def mail(number: int) -> bytes:
+    return (f"From: me@example.org\nTo: you@example.net\nSubject: parallel {number}\n\n"
+            f"mail {number}\n").encode()
+
+
+class PeerRecorder(SlowHandler):
+    """Remembers which connection (client port) carried each mail."""
+
+    def __init__(self, **options) -> None:  # type: ignore[no-untyped-def]
+        super().__init__(**options)
+        self.peers: list[tuple[str, int]] = []
+
+    async def handle_DATA(self, server, session, envelope):  # noqa: N802
+        self.peers.append(session.peer)
+        return await super().handle_DATA(server, session, envelope)
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def any_home(request: pytest.FixtureRequest, queue_home: QueueHome) -> QueueHome:
+    """A QueueHome on each engine (PostgreSQL: the session's throw-away server)."""
+    if request.param == "postgresql":
+        url = request.getfixturevalue("postgres_url")
+        queue_home.url = url
+        queue_home.env["SMTPQ_DATABASE"] = url
+    return queue_home
+
+
+def test_n_connections_to_one_server_deliver_every_mail_exactly_once(
+        any_home: QueueHome, server_at) -> None:
+    queue_home = any_home
+    queue_home.configure(parallel_connections=4)
+    handler = PeerRecorder(delay=0.02)  # slow enough for the workers to overlap
+    server = server_at(handler=handler)
+    queue_home.account(server.port)
+    queue_home.sendmail_many(mail(n) for n in range(COUNT))
+
+    result = queue_home.flush("-v")
+
+    assert len(set(handler.peers)) == 4, collections.Counter(handler.peers)
+    received = collections.Counter(header_value(m.data, "Subject") for m in server.messages)
+    assert received == {f"parallel {n}": 1 for n in range(COUNT)}
+    assert set(queue_home.statuses().values()) == {"sent"}
+    # One report for the whole flush, every worker's mail counted.
+    assert result.stderr.decode().endswith(
+        f"sent {COUNT}, deferred 0, failed 0, expired 0, still queued 0\n")
+
+
+def test_the_workers_are_one_flush_to_the_outside(queue_home: QueueHome, server_at) -> None:
+    queue_home.configure(parallel_connections=2)
+    handler = PeerRecorder(delay=0.05)
+    server = server_at(handler=handler)
+    queue_home.account(server.port)
+    queue_home.sendmail_many(mail(n) for n in range(20))
+
+    first = queue_home.start_flush()
+    wait_until(lambda: len(set(handler.peers)) == 2, message="both workers to deliver")
+    second = queue_home.flush("-v")
+
+    assert second.stderr.decode() == "another flush is running\n"
+    assert first.wait(30) == 0
+    assert len(server.messages) == 20
+    assert set(queue_home.statuses().values()) == {"sent"}
+
+
+def test_a_small_queue_is_not_worth_more_workers(queue_home: QueueHome, server_at) -> None:
+    queue_home.configure(parallel_connections=4)
+    handler = PeerRecorder()
+    server = server_at(handler=handler)
+    queue_home.account(server.port)
+    queue_home.sendmail_many(mail(n) for n in range(3))
+
+    queue_home.flush()
+
+    assert len(set(handler.peers)) == 1
+    assert len(server.messages) == 3
+
+
+def test_a_worker_left_alone_stops_after_its_batch(queue_home: QueueHome, server_at) -> None:
+    """SIGKILL to the flusher: its worker finishes what it claimed and exits; nothing is
+    lost, and the next flush (once the leases lapse) delivers the rest, sending again at
+    most the mails whose verdicts the flusher had not committed."""
+    import signal
+
+    queue_home.configure(parallel_connections=2, claim_lease="2s")
+    handler = PeerRecorder(delay=0.05)
+    server = server_at(handler=handler)
+    queue_home.account(server.port)
+    queue_home.sendmail_many(mail(n) for n in range(COUNT))
+
+    flusher = queue_home.start_flush()
+    wait_until(lambda: len(set(handler.peers)) == 2, message="both workers to deliver")
+    flusher.send_signal(signal.SIGKILL)
+    flusher.wait(10)
+    time.sleep(3)  # the orphan's batch (20 mails at 0.05 s) and the dead flusher's leases
+
+    queue_home.flush()
+
+    assert set(queue_home.statuses().values()) == {"sent"}
+    received = collections.Counter(header_value(m.data, "Subject") for m in server.messages)
+    assert set(received) == {f"parallel {n}" for n in range(COUNT)}
+    assert sum(received.values()) - COUNT <= UNRECORDED_AT_MOST
