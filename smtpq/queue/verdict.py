@@ -43,7 +43,7 @@ def judge(outcome: DeliveryOutcome, recipients: tuple[Recipient, ...]) -> Verdic
 
 def _message_outcome(outcome: DeliveryOutcome, results: tuple[RecipientResult, ...]) -> Outcome:
     if outcome.failure is not None:
-        return classify(failure=Failure(outcome.failure.value))
+        return classify(failure=Failure(outcome.failure))
     statuses = {r.status for r in results}
     if statuses == {RecipientStatus.SENT}:
         return Outcome.DELIVERED

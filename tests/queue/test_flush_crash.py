@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import collections
 import signal
-from datetime import UTC, datetime
 
 from tests.support.queue_home import (  # noqa: F401 - fixtures
     QueueHome,
@@ -61,8 +60,7 @@ def test_a_flusher_killed_mid_transaction_leaves_every_mail_sent_or_queued(
     queue_home.flush()
     assert len(server.messages) == IN_FLIGHT
 
-    lapse = max(queue_home.detail(i).claim_expires for i, s in statuses.items() if s == "sending")
-    wait_until(lambda: datetime.now(UTC) > lapse, timeout=5, message="the claims to lapse")
+    queue_home.wait_for_claims_to_lapse(statuses)
     queue_home.flush()
 
     assert set(queue_home.statuses().values()) == {"sent"}

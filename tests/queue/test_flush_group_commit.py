@@ -11,7 +11,6 @@ from __future__ import annotations
 import collections
 import os
 import signal
-from datetime import UTC, datetime
 
 from smtpq.queue.group_commit import UNRECORDED_AT_MOST
 from tests.support.queue_home import (  # noqa: F401 - fixtures
@@ -67,8 +66,7 @@ def test_a_kill_between_commits_resends_exactly_the_unrecorded_mails(
     unrecorded = set(taken) - {subject_of[i] for i, s in at_kill.items() if s == "sent"}
     assert 1 <= len(unrecorded) <= UNRECORDED_AT_MOST  # at least the one in flight
 
-    lapse = max(queue_home.detail(i).claim_expires for i, s in at_kill.items() if s == "sending")
-    wait_until(lambda: datetime.now(UTC) > lapse, timeout=5, message="the claims to lapse")
+    queue_home.wait_for_claims_to_lapse(at_kill)
     queue_home.flush()
 
     assert set(queue_home.statuses().values()) == {"sent"}

@@ -44,6 +44,7 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -197,6 +198,11 @@ class QueueHome:
 
     def statuses(self) -> dict[int, str]:
         return {m.id: m.status.value for m in self.messages()}
+
+    def wait_for_claims_to_lapse(self, statuses: dict[int, str]) -> None:
+        """Wait until the lease on every mail *statuses* shows ``sending`` has run out."""
+        lapse = max(self.detail(i).claim_expires for i, s in statuses.items() if s == "sending")
+        wait_until(lambda: datetime.now(UTC) > lapse, timeout=5, message="the claims to lapse")
 
     def detail(self, message_id: int) -> Any:
         with self.store() as store:

@@ -20,37 +20,46 @@ including when msmtp says QUIT and when it just closes.
 
 from __future__ import annotations
 
-import dataclasses
 import time
-from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
-from typing import BinaryIO
 
-from smtpq.sender.config.settings import Account
 from smtpq.sender.delivery.outcome import Attempt, DeliveryOutcome, Stage, from_error, from_result
 from smtpq.sender.delivery.sessions import MsmtpSession
 from smtpq.sender.errors import DeliveryError, SmtpqError
 from smtpq.sender.message.wire import CHUNK_SIZE, WireEncoder, data_chunks
 from smtpq.sender.protocol.failures import CapabilityMissing
-from smtpq.sender.protocol.session import Session
 from smtpq.sender.protocol.transaction import Policy
-from smtpq.sender.protocol.transcript import Transcript
+from smtpq.sender.record import Record
 from smtpq.sender.sysexits import ExitCode
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (import cost)
+if TYPE_CHECKING:
+    from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
+    from typing import BinaryIO
 
-@dataclasses.dataclass
-class OutgoingMail:
+    from smtpq.sender.config.settings import Account
+    from smtpq.sender.protocol.session import Session
+    from smtpq.sender.protocol.transcript import Transcript
+
+
+class OutgoingMail(Record):
     """One mail to send: its envelope and its content, streamed once.
 
     *content* is the RFC 5322 message as stored or prepared (any line ends;
     the engine does CRLF and dot-stuffing, RFC 5321 §4.5.2): a binary file
     read in chunks or an iterable of byte chunks.  *size*, if given, is checked
     against the server's SIZE limit before MAIL (RFC 1870 §4); msmtp checks nothing.
+    A record, not a dataclass (import cost: see smtpq.sender.record).
     """
 
-    envelope_from: str
-    recipients: Sequence[str]
-    content: BinaryIO | Iterable[bytes]
-    size: int | None = None
+    __slots__ = ("content", "envelope_from", "recipients", "size")
+    FIELDS = ("envelope_from", "recipients", "content", "size")
+
+    def __init__(self, envelope_from: str, recipients: Sequence[str],
+                 content: BinaryIO | Iterable[bytes], size: int | None = None) -> None:
+        self.envelope_from = envelope_from
+        self.recipients = recipients
+        self.content = content
+        self.size = size
 
 
 class Courier:
@@ -134,7 +143,7 @@ class Courier:
 
     # -- one mail ------------------------------------------------------------
     def deliver(self, mail: OutgoingMail, *,
-                policy: Policy = Policy.PER_RECIPIENT) -> DeliveryOutcome:
+                policy: str = Policy.PER_RECIPIENT) -> DeliveryOutcome:
         """Send *mail*; the outcome says what happened, whatever happened."""
         started = time.time()
         try:
@@ -158,7 +167,7 @@ class Courier:
         return from_result(self.attempt(mail, started), result, encoder.mailsize)
 
     def deliver_all(self, mails: Iterable[OutgoingMail], *,
-                    policy: Policy = Policy.PER_RECIPIENT
+                    policy: str = Policy.PER_RECIPIENT
                     ) -> Generator[DeliveryOutcome, None, None]:
         """Send every mail, pipelined across mails where the server allows (``.pipeline``)."""
         from smtpq.sender.delivery.pipeline import deliver_all

@@ -45,27 +45,17 @@ HUNG_UP = "the server sent an empty reply"
 LMTP_PARTIAL = "delivery to one or more recipients failed"
 
 
-# The states and kinds are constants, not enums (``import enum`` costs ~3 ms of
-# a --send-now; see smtpq.sender.sysexits).  They were ``StrEnum`` members, so
-# they are strings that still answer ``.value`` (the queue reads it).
-
-class _Name(str):
-    """A string constant with the ``.value`` of the ``StrEnum`` member it replaces."""
-
-    __slots__ = ()
-
-    @property
-    def value(self) -> str:
-        return str(self)
-
+# The states and kinds are string constants, not enums (``import enum`` costs
+# ~3 ms of a --send-now; see smtpq.sender.sysexits); the queue's enums of the
+# same values take them as they are (``RecipientStatus(state)``).
 
 class RecipientState:
     """One recipient after an attempt (the values of the queue's ``RecipientStatus``)."""
 
-    PENDING = _Name("pending")  # not tried, or the attempt broke off before its verdict
-    SENT = _Name("sent")  # the server took the mail for this recipient
-    DEFERRED = _Name("deferred")  # a 4xx (or other non-5xx refusal) decided it: try again
-    FAILED = _Name("failed")  # a 5xx decided it: give up on this recipient
+    PENDING = "pending"  # not tried, or the attempt broke off before its verdict
+    SENT = "sent"  # the server took the mail for this recipient
+    DEFERRED = "deferred"  # a 4xx (or other non-5xx refusal) decided it: try again
+    FAILED = "failed"  # a 5xx decided it: give up on this recipient
 
 
 class FailureKind:
@@ -74,13 +64,13 @@ class FailureKind:
     ``None`` in an outcome means: success, or the server's reply decides.
     """
 
-    HOST_NOT_FOUND = _Name("host-not-found")  # EX_NOHOST
-    CONNECT_FAILED = _Name("connect-failed")  # refused, unreachable, proxy failure (75, 69)
-    CONNECTION_LOST = _Name("connection-lost")  # I/O error or timeout after connecting (74)
-    TLS_FAILED = _Name("tls-failed")  # handshake or certificate check
-    PROTOCOL_ERROR = _Name("protocol-error")  # the peer does not speak SMTP
-    LOCAL_ERROR = _Name("local-error")  # credentials, missing capability, config, local I/O
-    BAD_MESSAGE = _Name("bad-message")  # the mail itself cannot be sent (too large)
+    HOST_NOT_FOUND = "host-not-found"  # EX_NOHOST
+    CONNECT_FAILED = "connect-failed"  # refused, unreachable, proxy failure (75, 69)
+    CONNECTION_LOST = "connection-lost"  # I/O error or timeout after connecting (74)
+    TLS_FAILED = "tls-failed"  # handshake or certificate check
+    PROTOCOL_ERROR = "protocol-error"  # the peer does not speak SMTP
+    LOCAL_ERROR = "local-error"  # credentials, missing capability, config, local I/O
+    BAD_MESSAGE = "bad-message"  # the mail itself cannot be sent (too large)
 
 
 class Stage:
@@ -290,6 +280,7 @@ def from_error(attempt: Attempt, error: SmtpqError, stage: str) -> DeliveryOutco
 def from_result(attempt: Attempt, result: TransactionResult, mailsize: int) -> DeliveryOutcome:
     """The outcome of a completed transaction (accepted, refused, or partly both)."""
     error = result.error()
+    lines: tuple[str, ...]  # the reply msmtp logs (one branch has none: declare, not infer)
     if lmtp_refused(result):
         assert error is not None
         code = error.exit_code

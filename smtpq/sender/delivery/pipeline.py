@@ -20,14 +20,19 @@ since its content never left before the 354.
 from __future__ import annotations
 
 import time
-from collections.abc import Generator, Iterable, Iterator
 
-from smtpq.sender.delivery.courier import Courier, OutgoingMail, read_mail
+from smtpq.sender.delivery.courier import read_mail
 from smtpq.sender.delivery.outcome import DeliveryOutcome, Stage, from_error, from_result
 from smtpq.sender.errors import DeliveryError, SmtpqError
 from smtpq.sender.message.wire import WireEncoder, data_chunks
-from smtpq.sender.protocol.session import Session
 from smtpq.sender.protocol.transaction import Policy, Transaction
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (import cost)
+if TYPE_CHECKING:
+    from collections.abc import Generator, Iterable, Iterator
+
+    from smtpq.sender.delivery.courier import Courier, OutgoingMail
+    from smtpq.sender.protocol.session import Session
 
 
 class _Sending:
@@ -41,7 +46,7 @@ class _Sending:
 
 
 def deliver_all(courier: Courier, mails: Iterable[OutgoingMail], *,
-                policy: Policy = Policy.PER_RECIPIENT) -> Generator[DeliveryOutcome, None, None]:
+                policy: str = Policy.PER_RECIPIENT) -> Generator[DeliveryOutcome, None, None]:
     """Send every mail of *mails* through *courier*; one outcome per mail, in order.
 
     Closing the iterator early abandons the connection (it is closed without
@@ -51,7 +56,7 @@ def deliver_all(courier: Courier, mails: Iterable[OutgoingMail], *,
 
 
 class _Stream:
-    def __init__(self, courier: Courier, policy: Policy) -> None:
+    def __init__(self, courier: Courier, policy: str) -> None:
         self.courier, self.policy = courier, policy
         self.in_flight: _Sending | None = None  # its "." is written, its reply not yet read
         self.ready: list[DeliveryOutcome] = []  # outcomes not yet handed out

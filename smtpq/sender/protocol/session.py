@@ -11,9 +11,8 @@ asked for.  A :class:`Session` satisfies ``smtpq.sender.auth.channel.AuthChannel
 from __future__ import annotations
 
 import select
-from collections.abc import Callable, Iterable
 
-from smtpq.sender.config.settings import Account, Protocol
+from smtpq.sender.config.settings import Protocol
 from smtpq.sender.errors import DeliveryError
 from smtpq.sender.protocol.capabilities import Capabilities
 from smtpq.sender.protocol.connection import Connection
@@ -25,12 +24,19 @@ from smtpq.sender.protocol.failures import (
     with_reply,
 )
 from smtpq.sender.protocol.reply import Reply, ReplyFormatError, read_reply
-from smtpq.sender.protocol.transaction import Policy, TransactionResult, run_transaction
-from smtpq.sender.protocol.transcript import Tracer, Transcript
+from smtpq.sender.protocol.transaction import Policy, run_transaction
+from smtpq.sender.protocol.transcript import Tracer
 from smtpq.sender.sysexits import ExitCode
 
-TYPE_CHECKING = False  # the TLS layer (and ssl, ~15 ms) is imported only when TLS is used
+# typing.TYPE_CHECKING without importing typing, collections.abc (import cost);
+# the TLS layer (and ssl, ~15 ms) is imported only when TLS is used.
+TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from collections.abc import Callable, Iterable
+
+    from smtpq.sender.config.settings import Account
+    from smtpq.sender.protocol.transaction import TransactionResult
+    from smtpq.sender.protocol.transcript import Transcript
     from smtpq.sender.tls import TlsPolicy, TlsSessionInfo
 
 
@@ -66,6 +72,7 @@ class Session:
         self.auth_methods: frozenset[str] = frozenset()
         self.tls_active = connection.tls_active
         self.server_host = account.host or account.socket or ""
+        self.server_port = connection.endpoint.port  # 0 for a Unix socket
 
     # -- opening ---------------------------------------------------------------
     @classmethod
@@ -223,7 +230,7 @@ class Session:
         self.tls_info = TlsSessionInfo.from_socket(tls)
 
     def send_mail(self, sender: str, recipients: Iterable[str], chunks: Iterable[bytes], *,
-                  policy: Policy = Policy.ALL_OR_NOTHING, dsn_notify: str | None = None,
+                  policy: str = Policy.ALL_OR_NOTHING, dsn_notify: str | None = None,
                   dsn_return: str | None = None, size: int | None = None) -> TransactionResult:
         """One transaction; see :func:`.transaction.run_transaction`."""
         return run_transaction(self, sender, recipients, chunks, policy=policy,

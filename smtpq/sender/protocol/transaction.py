@@ -3,12 +3,13 @@
 With PIPELINING, MAIL, the RCPTs and DATA leave in batches of at most 100
 commands (msmtp's SMTP_PIPELINE_LIMIT) in one write each; without it they go
 one at a time.  :class:`Transaction` exposes the steps, so that a caller can
-pipeline across mails: the next envelope behind this mail's end of data.  The mail is streamed from an iterator of byte chunks that the
-message layer has already CRLF-normalised and dot-stuffed (RFC 5321 §4.5.2);
-this module only adds the final ``.``.  LMTP gets one end-of-data reply per
+pipeline across mails: the next envelope behind this mail's end of data.  The
+mail is streamed from an iterator of byte chunks that the message layer has
+already CRLF-normalised and dot-stuffed (RFC 5321 §4.5.2); this module only
+adds the final ``.``.  LMTP gets one end-of-data reply per
 accepted recipient (RFC 2033 §4.2).
 
-Two policies:
+Two policies (:class:`Policy`):
 
 * ``ALL_OR_NOTHING`` (msmtp): stop at the first refused command; DATA content
   is sent only if every recipient was accepted.
@@ -21,11 +22,6 @@ msmtp's whole-mail verdict with its exact texts and exit codes.
 
 from __future__ import annotations
 
-import dataclasses
-import enum
-from collections.abc import Iterable
-TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (import cost)
-
 from smtpq.sender.errors import DeliveryError
 from smtpq.sender.protocol.failures import (
     CapabilityMissing,
@@ -36,26 +32,40 @@ from smtpq.sender.protocol.failures import (
     with_reply,
 )
 from smtpq.sender.protocol.reply import Reply
+from smtpq.sender.record import Record
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (import cost)
 if TYPE_CHECKING:
+    from collections.abc import Iterable
+
     from smtpq.sender.protocol.session import Session
 
 PIPELINE_LIMIT = 100
 _ACCEPTED_RCPT = (250, 251)
 
 
-class Policy(enum.Enum):
+class Policy:
+    """How a transaction treats refused recipients (constants, not an ``enum``:
+    ``import enum`` costs ~3 ms of a --send-now; see smtpq.sender.sysexits)."""
+
     ALL_OR_NOTHING = "all-or-nothing"
     PER_RECIPIENT = "per-recipient"
 
 
-@dataclasses.dataclass
-class RecipientResult:
+# The results are records, not dataclasses (``import dataclasses`` pulls in
+# ``inspect``: ~7 ms of a --send-now); see smtpq.sender.record.
+
+class RecipientResult(Record):
     """What the server said about one recipient."""
 
-    address: str
-    rcpt_reply: Reply | None = None  # None: RCPT not sent or not answered
-    data_reply: Reply | None = None  # end-of-data reply that applies to this recipient
+    __slots__ = ("address", "data_reply", "rcpt_reply")
+    FIELDS = ("address", "rcpt_reply", "data_reply")
+
+    def __init__(self, address: str, rcpt_reply: Reply | None = None,
+                 data_reply: Reply | None = None) -> None:
+        self.address = address
+        self.rcpt_reply = rcpt_reply  # None: RCPT not sent or not answered
+        self.data_reply = data_reply  # end-of-data reply that applies to this recipient
 
     @property
     def accepted(self) -> bool:
@@ -71,18 +81,26 @@ class RecipientResult:
         return self.data_reply if self.accepted and self.data_reply else self.rcpt_reply
 
 
-@dataclasses.dataclass
-class TransactionResult:
+class TransactionResult(Record):
     """Every reply of one transaction, in protocol order."""
 
-    sender: str
-    recipients: list[RecipientResult]
-    lmtp: bool = False
-    mail_reply: Reply | None = None
-    data_reply: Reply | None = None  # reply to the DATA command (354 wanted)
-    final_replies: list[Reply] = dataclasses.field(default_factory=list)
-    data_sent: bool = False
-    bytes_sent: int = 0
+    __slots__ = ("bytes_sent", "data_reply", "data_sent", "final_replies", "lmtp", "mail_reply",
+                 "recipients", "sender")
+    FIELDS = ("sender", "recipients", "lmtp", "mail_reply", "data_reply", "final_replies",
+              "data_sent", "bytes_sent")
+
+    def __init__(self, sender: str, recipients: list[RecipientResult], lmtp: bool = False,
+                 mail_reply: Reply | None = None, data_reply: Reply | None = None,
+                 final_replies: list[Reply] | None = None, data_sent: bool = False,
+                 bytes_sent: int = 0) -> None:
+        self.sender = sender
+        self.recipients = recipients
+        self.lmtp = lmtp
+        self.mail_reply = mail_reply
+        self.data_reply = data_reply  # reply to the DATA command (354 wanted)
+        self.final_replies: list[Reply] = [] if final_replies is None else final_replies
+        self.data_sent = data_sent
+        self.bytes_sent = bytes_sent
 
     @property
     def accepted(self) -> list[RecipientResult]:
@@ -148,7 +166,7 @@ def _rcpt_command(address: str, dsn_notify: str | None) -> str:
 class _Run:
     """The state of one transaction while its commands and replies go back and forth."""
 
-    def __init__(self, session: Session, result: TransactionResult, policy: Policy) -> None:
+    def __init__(self, session: Session, result: TransactionResult, policy: str) -> None:
         self.session = session
         self.result = result
         self.policy = policy
@@ -159,7 +177,7 @@ class _Run:
         if r.mail_reply is not None and r.mail_reply.code != 250:
             return True
         answered = [x for x in r.recipients if x.rcpt_reply is not None]
-        if self.policy is Policy.ALL_OR_NOTHING:
+        if self.policy == Policy.ALL_OR_NOTHING:
             return any(not x.accepted for x in answered)
         return len(answered) == len(r.recipients) and not r.accepted
 
@@ -186,7 +204,7 @@ class _Run:
         r = self.result
         if r.data_reply is None or r.data_reply.code != 354 or self.refused():
             return False
-        if self.policy is Policy.ALL_OR_NOTHING:
+        if self.policy == Policy.ALL_OR_NOTHING:
             return all(x.accepted for x in r.recipients)
         return bool(r.accepted)
 
@@ -209,7 +227,7 @@ class Transaction:
     """
 
     def __init__(self, session: Session, sender: str, recipients: Iterable[str], *,
-                 policy: Policy = Policy.ALL_OR_NOTHING, dsn_notify: str | None = None,
+                 policy: str = Policy.ALL_OR_NOTHING, dsn_notify: str | None = None,
                  dsn_return: str | None = None, size: int | None = None) -> None:
         caps = session.capabilities
         if (dsn_notify or dsn_return) and not caps.dsn:
@@ -278,7 +296,7 @@ class Transaction:
 
 
 def run_transaction(session: Session, sender: str, recipients: Iterable[str],
-                    chunks: Iterable[bytes], *, policy: Policy = Policy.ALL_OR_NOTHING,
+                    chunks: Iterable[bytes], *, policy: str = Policy.ALL_OR_NOTHING,
                     dsn_notify: str | None = None, dsn_return: str | None = None,
                     size: int | None = None) -> TransactionResult:
     """Send one mail; see the module docstring.  I/O failures raise DeliveryError."""

@@ -17,13 +17,16 @@ what to change.
 from __future__ import annotations
 
 import hashlib
-import socket
 import ssl
 
 from smtpq.sender.protocol.failures import TlsError
 from smtpq.sender.sysexits import ExitCode
 from smtpq.sender.tls.context import Check, TlsPolicy
 from smtpq.sender.tls.names import certificate_matches
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (import cost)
+if TYPE_CHECKING:
+    import _socket
 
 VERIFY_FAILED = "TLS certificate verification failed"
 
@@ -112,9 +115,12 @@ def _check_fingerprint(tls: ssl.SSLSocket, expected: bytes) -> None:
         raise TlsError(f"{VERIFY_FAILED}: the certificate fingerprint does not match")
 
 
-def start_tls(sock: socket.socket, policy: TlsPolicy) -> ssl.SSLSocket:
+def start_tls(sock: _socket.socket, policy: TlsPolicy) -> ssl.SSLSocket:
     """Handshake on *sock* (RFC 8314 §3.3 / RFC 3207 §4) and apply the policy's checks."""
-    tls = policy.context.wrap_socket(sock, server_hostname=policy.hostname,
+    # wrap_socket takes any _socket.socket (it reads family, type, proto and
+    # detaches the descriptor); typeshed asks for socket.socket, which dial avoids.
+    tls = policy.context.wrap_socket(sock,  # type: ignore[arg-type]
+                                     server_hostname=policy.hostname,
                                      do_handshake_on_connect=False,
                                      suppress_ragged_eofs=False)
     try:
