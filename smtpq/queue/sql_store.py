@@ -22,7 +22,7 @@ import io
 from collections.abc import Collection, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, BinaryIO
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 from sqlalchemy import (
     Connection, Engine, delete, func, insert, inspect, select, text, update,
@@ -150,14 +150,8 @@ class SqlStore:
     def claim_due(self, now: datetime, *, limit: int, worker_id: str, lease: timedelta,
                   account: str | None = None, ids: Collection[int] | None = None,
                   ignore_backoff: bool = False, after_id: int = 0) -> list[ClaimedMessage]:
-        query = (select(M.id).where(M.status.in_(CLAIMABLE), M.id > after_id)
-                 .order_by(M.id).limit(limit))
-        if not ignore_backoff:
-            query = query.where(M.next_attempt <= now)
-        if account is not None:
-            query = query.where(M.account == account)
-        if ids is not None:
-            query = query.where(M.id.in_(list(ids)))
+        query = _due(select(M.id).where(M.id > after_id).order_by(M.id).limit(limit),
+                     now, account=account, ids=ids, ignore_backoff=ignore_backoff)
         # Concurrent flushers skip each other's rows instead of queueing behind them.
         query = query.with_for_update(skip_locked=True, key_share=True)
         with self._write() as c:
@@ -172,13 +166,8 @@ class SqlStore:
 
     def count_due(self, now: datetime, *, account: str | None = None,
                   ids: Collection[int] | None = None, ignore_backoff: bool = False) -> int:
-        query = select(func.count()).select_from(messages).where(M.status.in_(CLAIMABLE))
-        if not ignore_backoff:
-            query = query.where(M.next_attempt <= now)
-        if account is not None:
-            query = query.where(M.account == account)
-        if ids is not None:
-            query = query.where(M.id.in_(list(ids)))
+        query = _due(select(func.count()).select_from(messages), now, account=account, ids=ids,
+                     ignore_backoff=ignore_backoff)
         with self._read() as c:
             return int(c.execute(query).scalar_one())
 
@@ -387,7 +376,22 @@ class SqlStore:
 
 
 if TYPE_CHECKING:
+    from sqlalchemy import Select
+
     from smtpq.queue.store import QueueStore
 
     # mypy proves here that SqlStore implements the whole QueueStore protocol.
     _CONFORMS: type[QueueStore] = SqlStore
+
+
+def _due(query: Select[Any], now: datetime, *, account: str | None,
+         ids: Collection[int] | None, ignore_backoff: bool) -> Select[Any]:
+    """*query* narrowed to the messages a flush may take now (``claim_due``, ``count_due``)."""
+    query = query.where(M.status.in_(CLAIMABLE))
+    if not ignore_backoff:
+        query = query.where(M.next_attempt <= now)
+    if account is not None:
+        query = query.where(M.account == account)
+    if ids is not None:
+        query = query.where(M.id.in_(list(ids)))
+    return query
