@@ -33,7 +33,7 @@ MESSAGE_COLUMNS = (
     "status", "account", "config_file", "options", "envelope_from", "size", "msgid",
     "subject", "created", "queued_at", "next_attempt", "attempts", "deferrals",
     "last_exit_code", "last_smtp_status", "last_smtp_message", "claimed_by",
-    "claim_expires", "finished",
+    "claim_expires", "finished", "claim_token", "notice_of", "warned", "bounced",
 )
 RECIPIENT_COLUMNS = ("message_id", "position", "address", "status", "smtp_status",
                      "smtp_message", "updated")

@@ -120,6 +120,11 @@ messages = Table(
     Column("claimed_by", Text),
     Column("claim_expires", UTCDateTime),  # lease: past it, reclaim_expired requeues
     Column("finished", UTCDateTime),  # sent, failed or expired at
+    # PostgreSQL: the key of the claimer's session-level advisory lock (its liveness).
+    Column("claim_token", BigInteger),
+    Column("notice_of", Integer),  # a delivery status notification about message N
+    Column("warned", UTCDateTime),  # the delay warning was queued at
+    Column("bounced", UTCDateTime),  # the failure notice was queued at (retry clears it)
     # Flush: due messages are status IN (queued, deferred) AND next_attempt <= now.
     Index(None, "status", "next_attempt"),
     # list: one status, in id order, a page at a time.
@@ -171,4 +176,24 @@ attempts = Table(
     Column("smtp_message", Text),
     Column("log_line", Text, nullable=False),
     Index(None, "message_id", "id"),
+)
+
+flush_runs = Table(
+    "flush_runs",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("host", Text, nullable=False),
+    Column("pid", Integer, nullable=False),
+    Column("started", UTCDateTime, nullable=False),
+    Column("finished", UTCDateTime),  # NULL while running (or killed)
+    Column("exit_code", Integer),  # the flush's exit status (0, 75, 69, 65, ...)
+    Column("sent", Integer, nullable=False),
+    Column("deferred", Integer, nullable=False),
+    Column("failed", Integer, nullable=False),
+    Column("expired", Integer, nullable=False),
+    Column("unreachable", Integer, nullable=False),
+    Column("last_sent", UTCDateTime),  # the run's last accepted mail
+    Column("note", Text),  # e.g. "offline: ..." or "interrupted"
+    Index(None, "finished"),
+    sqlite_autoincrement=True,
 )

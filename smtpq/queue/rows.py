@@ -53,6 +53,10 @@ def message_row(message: NewMessage, now: datetime | str) -> dict[str, Any]:
         "claimed_by": None,
         "claim_expires": None,
         "finished": None,
+        "claim_token": None,
+        "notice_of": None,
+        "warned": None,
+        "bounced": None,
     }
 
 

@@ -13,6 +13,7 @@ Transitions of a message:
   flusher); neither consumes back-off
 - sending → failed: permanent (5xx) failure, or a mail that cannot be sent
 - queued/deferred/sending → expired: still undelivered after ``max_age``
+- queued/deferred → held: ``smtpq hold``; held → queued: ``smtpq release``
 - failed/expired → queued: ``smtpq retry``
 - sent → gone after ``keep_sent``; anything but sending → gone by ``smtpq purge``
 """
@@ -31,6 +32,7 @@ class MessageStatus(enum.StrEnum):
     SENT = "sent"  # the server accepted DATA
     FAILED = "failed"  # permanent (5xx) failure or an unusable mail
     EXPIRED = "expired"  # undelivered after max_age
+    HELD = "held"  # kept back by ``smtpq hold`` until released
 
     @property
     def is_final(self) -> bool:
@@ -46,7 +48,7 @@ CLAIMABLE = (MessageStatus.QUEUED, MessageStatus.DEFERRED)
 RETRYABLE = (MessageStatus.FAILED, MessageStatus.EXPIRED)
 #: What ``smtpq list`` shows without ``--all``.
 PENDING = (MessageStatus.QUEUED, MessageStatus.DEFERRED, MessageStatus.SENDING,
-           MessageStatus.FAILED, MessageStatus.EXPIRED)
+           MessageStatus.HELD, MessageStatus.FAILED, MessageStatus.EXPIRED)
 
 
 class RecipientStatus(enum.StrEnum):
