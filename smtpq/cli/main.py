@@ -22,6 +22,7 @@ from smtpq.cli import boundary
 from smtpq.cli.completion import completion
 from smtpq.cli.db import db
 from smtpq.cli.group import SmtpqGroup
+from smtpq.cli.import_msmtpq import import_msmtpq
 from smtpq.cli.listing import list_command
 from smtpq.cli.manage import purge, retry
 from smtpq.cli.show import show
@@ -63,7 +64,7 @@ def send(args: tuple[str, ...]) -> None:
     sendmail_main(["smtpq send", *args])
 
 
-for _command in (list_command, show, purge, retry, db, completion):
+for _command in (list_command, show, purge, retry, db, completion, import_msmtpq):
     cli.add_command(_command)
 
 # The flush command lives with the flush worker; added when that module exists.
@@ -86,7 +87,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     """Console-script entry; dispatches on argv[0] like a multi-call binary."""
     argv = list(sys.argv if argv is None else argv)
     prog = boundary.program_name(argv[0] if argv else "smtpq")
-    if prog == "sendmail":
+    if prog in ("sendmail", "msmtpq", "msmtp-queue"):
         from smtpq.cli.sendmail import main as sendmail_main
 
         sendmail_main(argv)

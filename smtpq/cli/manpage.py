@@ -247,7 +247,15 @@ the configuration or the command line are reported as msmtp reports them,
 with msmtp's exit codes.
 
 Called as sendmail (for instance through a /usr/sbin/sendmail link made by
-"smtpq link") it behaves the same; called as mailq it lists the queue."""
+"smtpq link") it behaves the same; called as mailq it lists the queue.
+
+For msmtpq users: called as msmtpq it queues the mail like sendmail (mutt's
+"set sendmail = msmtpq" keeps working through a link), and called as
+msmtp-queue (or msmtpq --q-mgmt) it takes msmtpq's management ops: -r sends
+every queued mail now, -R sends chosen mails, -d (the default) lists the
+queue, -p purges chosen mails, -a purges all mail after asking, -h prints
+the usage.  "smtpq import-msmtpq" moves the mail waiting in an msmtpq queue
+into smtpq."""
 
 _SENDMAIL_TAIL = (
     ("FILES", _FILES),

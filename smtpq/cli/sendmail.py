@@ -1,7 +1,9 @@
 """``smtpq-sendmail``: the msmtp/sendmail-compatible entry point (also argv[0] ``sendmail``).
 
 This is the enqueue hot path: it imports only the option parser at start-up and
-each mode's code when that mode runs.  ``mailq`` as argv[0] lists the queue.
+each mode's code when that mode runs.  ``mailq`` as argv[0] lists the queue;
+``msmtpq`` queues like ``sendmail`` (msmtpq's sendmail mode) and
+``msmtp-queue`` (or ``msmtpq --q-mgmt``) manages the queue with msmtpq's ops.
 
 Run as the process's entry (``bin/smtpq-sendmail``), it also spares the
 enqueue two costs that buy nothing in a process that exits right after one
@@ -45,6 +47,12 @@ def main(argv: Sequence[str] | None = None) -> None:
 
         mailq_main(argv[1:])
         return
+    if prog == "msmtp-queue" or (prog == "msmtpq" and argv[1:2] == ["--q-mgmt"]):
+        gc.enable()
+        from smtpq.cli.msmtp_queue import msmtp_queue  # msmtpq's queue management
+
+        args = argv[2:] if prog == "msmtpq" else argv[1:]
+        sys.exit(run(lambda: msmtp_queue(args), prog, argv0))
     code = run(lambda: sendmail(argv[1:], prog), prog, argv0)
     if entry:
         exit_now(code)

@@ -42,7 +42,7 @@ def enqueue_from_stdin(cmd: CommandLine, *, env: Mapping[str, str], args: Sequen
     from smtpq.queue.settings import AfterEnqueue, load_settings
 
     settings = load_settings(env)
-    message, content = _prepare(cmd, env=env, args=args, stdin=stdin)
+    message, content = prepare_for_queue(cmd, env=env, args=args, stdin=stdin)
     with content:
         enqueue_message(settings.database, message, content.iter_bytes())
     if settings.after_enqueue == AfterEnqueue.FLUSH:
@@ -68,9 +68,13 @@ def _start_flush(database: str, env: Mapping[str, str]) -> None:
             exit_code=ExitCode.EX_OK) from None
 
 
-def _prepare(cmd: CommandLine, *, env: Mapping[str, str], args: Sequence[str],
-             stdin: BinaryIO) -> tuple[NewMessage, PreparedMessage]:
-    """Resolve the account and rewrite the mail as msmtp would, without sending it."""
+def prepare_for_queue(cmd: CommandLine, *, env: Mapping[str, str], args: Sequence[str],
+                      stdin: BinaryIO, now: float | None = None
+                      ) -> tuple[NewMessage, PreparedMessage]:
+    """Resolve the account and rewrite the mail as msmtp would, without sending it.
+
+    *now* (a Unix time) stamps an added ``Date:``; the present by default.
+    """
     from smtpq.sender.message.compose import prepare_message
     from smtpq.sender.modes.intake import take_in
     from smtpq.sender.modes.setup import keep_header
@@ -81,7 +85,8 @@ def _prepare(cmd: CommandLine, *, env: Mapping[str, str], args: Sequence[str],
     account = intake.account
     prepared = prepare_message(
         stdin, account, recipients=cmd.recipients, read_recipients=cmd.read_recipients,
-        envelope_from_arg=cmd.envelope_from, full_name=cmd.full_name, now=time.time(),
+        envelope_from_arg=cmd.envelope_from, full_name=cmd.full_name,
+        now=time.time() if now is None else now,
         headers=intake.headers)
     cwd = os.getcwd()
     message = NewMessage(
