@@ -33,6 +33,7 @@ import pytest
 
 from smtpq.sender.config.settings import Account
 from smtpq.sender.tls.hints import failure_hints
+from tests.support.other_user import nobody
 from tests.support.programs import in_ci
 from tests.support.queue_home import SENDMAIL
 
@@ -45,6 +46,8 @@ def run(argv: list[str], home: Path, *, hints: str | None = None, tty: bool = Fa
         ) -> tuple[int, list[str]]:
     """Exit code and stderr lines (program name replaced by PROG) of *argv* in *home*."""
     env = {"HOME": str(home), "PATH": os.environ["PATH"], "LC_ALL": "C.UTF-8"}
+    if argv[0] == "setpriv":
+        env = nobody().env(env)
     if hints is not None:
         env["SMTPQ_HINTS"] = hints
     if tty:
@@ -132,8 +135,7 @@ def test_password_in_an_insecure_file(shared_dir: Path, mode: int, owner: int, p
                   "password secret\n")
     os.chown(rc, owner, owner)
     rc.chmod(mode)
-    argv = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", SENDMAIL,
-            "-C", str(rc), "bob@example.net"]
+    argv = nobody().argv("smtpq-sendmail", "-C", str(rc), "bob@example.net")
     first = f"PROG: {rc}: contains secrets and therefore {problem}"
 
     assert run(argv, tmp_path) == (78, [first])

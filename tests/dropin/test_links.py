@@ -26,6 +26,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.other_user import nobody
 from tests.support.queue_home import SENDMAIL, SMTPQ, QueueHome
 
 OTHER_MTA = b"#!/bin/sh\necho 'I am postfix'\n"
@@ -166,9 +167,8 @@ def test_a_user_without_write_access_is_told_what_to_do(queue_home: QueueHome) -
     prefix = top / "usr"
     (prefix / "sbin").mkdir(parents=True)
     result = subprocess.run(
-        ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", SMTPQ, "link",
-         "--prefix", str(prefix)], capture_output=True, text=True, env=queue_home.env,
-        cwd="/", check=False)
+        nobody().argv("smtpq", "link", "--prefix", str(prefix)), capture_output=True,
+        text=True, env=nobody().env(queue_home.env), cwd="/", check=False)
     assert result.returncode == 77, result.stderr  # EX_NOPERM
     assert result.stderr.splitlines() == [
         f"smtpq: {prefix}/sbin: Permission denied",

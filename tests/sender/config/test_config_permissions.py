@@ -8,14 +8,19 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
-import sys
 import tempfile
 from pathlib import Path
 
 import pytest
 
-from smtpq.sender.config.permissions import NOT_OWNED, TOO_OPEN, check_secure, insecurity
+from smtpq.sender.config.permissions import (
+    NOT_OWNED,
+    TOO_OPEN,
+    check_secure,
+    insecurity,
+)
 from smtpq.sender.errors import ConfigError
+from tests.support.other_user import SETPRIV, nobody
 from tests.support.programs import msmtp_binary
 
 
@@ -110,11 +115,11 @@ def test_same_verdict_as_msmtp_as_uid_65534(
     path.write_text(text)
     os.chown(path, owner, owner)
     path.chmod(mode)
-    as_nobody = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"]
     env = {"HOME": str(shared_dir), "PATH": os.environ.get("PATH", "/usr/bin:/bin")}
-    theirs = subprocess.run([*as_nobody, msmtp, "-C", str(path), "--pretend"], env=env,
+    theirs = subprocess.run([*SETPRIV, msmtp, "-C", str(path), "--pretend"], env=env,
                             capture_output=True, text=True, stdin=subprocess.DEVNULL, check=False)
-    ours = subprocess.run([*as_nobody, sys.executable, "-c", SMTPQ_LOAD, str(path)], env=env,
+    ours = subprocess.run(nobody().argv("python", "-c", SMTPQ_LOAD, str(path)),
+                          env=nobody().env(env),
                           capture_output=True, text=True, stdin=subprocess.DEVNULL, check=False,
                           cwd="/")
     assert theirs.returncode == exit_code, theirs.stderr
