@@ -24,6 +24,7 @@ from smtpq.queue.sqlite_db import sqlite_path
 from smtpq.sender.errors import StoreError
 from smtpq.sender.sysexits import ExitCode
 from tests.queue.helpers import T0, mail, new_message
+from tests.support.other_user import nobody
 
 
 @pytest.fixture
@@ -304,9 +305,6 @@ READ_ONLY = """
     from smtpq.queue.enqueue_sqlite import enqueue
     from smtpq.queue.new_message import NewMessage
     from smtpq.sender.errors import StoreError
-    if os.getuid() == 0:  # root ignores file permissions: become nobody (after importing)
-        os.setgid(65534)
-        os.setuid(65534)
     try:
         enqueue(sys.argv[1], NewMessage(account="d", envelope_from="", recipients=("r@x",)),
                 io.BytesIO(b"x"))
@@ -325,7 +323,12 @@ def test_a_database_without_write_permission_is_ex_cantcreat(tmp_path: Path):
     os.chmod(directory, 0o755 if os.getuid() == 0 else 0o555)
     os.chmod(tmp_path, 0o755)  # let nobody reach it
     try:
-        result = run_python(READ_ONLY, path)
+        if os.getuid() == 0:  # root ignores file permissions: run as nobody
+            result = subprocess.run(nobody().argv("python", "-c", textwrap.dedent(READ_ONLY), path),
+                                    env=nobody().env(os.environ), capture_output=True,
+                                    timeout=120, check=False)
+        else:
+            result = run_python(READ_ONLY, path)
     finally:
         os.chmod(directory, 0o700)
     assert result.returncode == 0, result.stderr
