@@ -56,3 +56,12 @@ def test_runtime_dependencies_are_declared(wheel) -> None:
                 if line.startswith("Requires-Dist:") and "extra ==" not in line]
     names = {line.split()[1].split(">")[0].split("=")[0].lower() for line in requires}
     assert {"sqlalchemy", "alembic", "tenacity", "click", "filelock"} <= names
+
+
+def test_the_wheel_carries_what_install_units_puts_in_place(wheel) -> None:
+    names = set(wheel.namelist())
+    assert {f"smtpq/data/{name}" for name in (
+        "systemd/smtpq-flush.service", "systemd/smtpq-flush.timer",
+        "systemd/smtpq-flush-online@.service", "networkmanager/90-smtpq-flush",
+        "cron/smtpq.cron", "man/smtpq.1", "man/smtpq-sendmail.1",
+        "completion/smtpq.bash", "completion/_smtpq", "completion/smtpq.fish")} <= names

@@ -36,9 +36,35 @@ def completion(shell: str) -> None:
         smtpq completion fish > ~/.config/fish/completions/smtpq.fish
     """
     root = click.get_current_context().find_root().command
+    click.echo(source(root, shell))
+
+
+#: The completion scripts shipped in ``smtpq/data/completion`` (``smtpq install-units``).
+FILES = {"bash": "smtpq.bash", "zsh": "_smtpq", "fish": "smtpq.fish"}
+
+
+def source(root: click.Command, shell: str) -> str:
+    """The completion script of *shell* for the command tree *root*."""
     script_class = get_completion_class(shell)
     assert script_class is not None, f"click lacks {shell} completion"
-    click.echo(script_class(root, {}, "smtpq", COMPLETE_VAR).source())
+    return script_class(root, {}, "smtpq", COMPLETE_VAR).source()
+
+
+def shipped() -> dict[str, str]:
+    """Every shipped completion script's text, by file name."""
+    from smtpq.cli.main import cli
+
+    return {name: source(cli, shell) + "\n" for shell, name in FILES.items()}
+
+
+def write_shipped(directory: str) -> None:
+    """``python -m smtpq.cli.completion smtpq/data/completion``: regenerate the files."""
+    import os
+
+    os.makedirs(directory, exist_ok=True)
+    for name, text in shipped().items():
+        with open(os.path.join(directory, name), "w", encoding="utf-8") as file:
+            file.write(text)
 
 
 def complete_ids(incomplete: str, statuses: Collection[MessageStatus]) -> list[str]:
@@ -52,3 +78,9 @@ def complete_ids(incomplete: str, statuses: Collection[MessageStatus]) -> list[s
             return list(islice((i for i in ids if i.startswith(incomplete)), MAX_IDS))
     except (SmtpqError, OSError):
         return []
+
+
+if __name__ == "__main__":
+    import sys
+
+    write_shipped(sys.argv[1] if len(sys.argv) > 1 else "smtpq/data/completion")

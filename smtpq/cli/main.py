@@ -75,6 +75,8 @@ if importlib.util.find_spec("smtpq.cli.flush") is not None:
 
 for _command in importlib.import_module("smtpq.cli.links").COMMANDS:  # link, unlink
     cli.add_command(_command)
+for _command in importlib.import_module("smtpq.cli.units").COMMANDS:  # install-, uninstall-units
+    cli.add_command(_command)
 
 
 def mailq_main(args: Sequence[str]) -> NoReturn:

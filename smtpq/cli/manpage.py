@@ -4,10 +4,11 @@
 options); ``smtpq-sendmail(1)`` is built from ``--help``'s text
 (``smtpq.sender.options.helptext``).  Sections that no help text holds
 (files, environment, exit status) are written here.  The output is committed
-in ``docs/man/``; ``tests/dropin/test_manpages.py`` regenerates it and fails
-when it differs, so a changed option cannot leave the pages behind.
+in ``smtpq/data/man/`` (shipped in the wheel; ``smtpq install-units`` puts it
+in place); ``tests/dropin/test_manpages.py`` regenerates it and fails when it
+differs, so a changed option cannot leave the pages behind.
 
-Regenerate with ``python -m smtpq.cli.manpage docs/man``.
+Regenerate with ``python -m smtpq.cli.manpage smtpq/data/man``.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
-"""The man pages in ``docs/man`` are what the help texts say today, and valid roff.
+"""The man pages in ``smtpq/data/man`` are what the help texts say today, and valid roff.
 
-* regenerating them (``python -m smtpq.cli.manpage docs/man``) gives the
+* regenerating them (``python -m smtpq.cli.manpage smtpq/data/man``) gives the
   committed files byte for byte, so an option added or reworded cannot leave
   them behind;
 * ``groff -man -ww`` finds nothing to warn about, and ``man -l`` renders them;
@@ -24,7 +24,7 @@ from smtpq.cli.manpage import PAGES, context, render_all, walk
 from smtpq.sender.options.helptext import help_text
 from tests.dropin.conftest import missing
 
-MAN_DIR = Path(__file__).resolve().parents[2] / "docs" / "man"
+MAN_DIR = Path(__file__).resolve().parents[2] / "smtpq" / "data" / "man"
 
 
 def rendered(page: str) -> str:
@@ -44,7 +44,8 @@ def test_the_committed_pages_are_up_to_date() -> None:
     for name, text in pages.items():
         committed = (MAN_DIR / name).read_text(encoding="utf-8")
         assert committed == text, (
-            f"docs/man/{name} is out of date: run  python -m smtpq.cli.manpage docs/man")
+            f"smtpq/data/man/{name} is out of date: run"
+            "  python -m smtpq.cli.manpage smtpq/data/man")
 
 
 @pytest.mark.parametrize("page", PAGES)

@@ -25,7 +25,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-SCRIPT = ROOT / "scripts" / "networkmanager" / "90-smtpq-flush"
+SCRIPT = ROOT / "smtpq" / "data" / "networkmanager" / "90-smtpq-flush"
 ME = pwd.getpwuid(os.geteuid()).pw_name
 
 

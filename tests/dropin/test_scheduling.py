@@ -1,10 +1,10 @@
-"""The scheduling files in ``scripts/`` are valid, and what they run delivers the queue.
+"""The scheduling files in ``smtpq/data/`` are valid, and what they run delivers the queue.
 
 * systemd: ``smtpq-flush.service`` + ``.timer`` (user units), as committed and
-  as ``install-user-units`` writes them (ExecStart pinned to the real smtpq),
+  as ``smtpq install-units`` writes them (ExecStart pinned to the real smtpq),
   and the system template ``smtpq-flush-online@.service`` pass
   ``systemd-analyze verify`` without a single warning — including its check
-  that ``Documentation=man:smtpq(1)`` resolves, against ``docs/man``; the
+  that ``Documentation=man:smtpq(1)`` resolves, against ``smtpq/data/man``; the
   online unit is ordered after ``network-online.target``, and the pinned
   ExecStart, run as it is, delivers queued mail;
 * cron: ``smtpq.cron`` has valid schedule fields, and each command, run by
@@ -27,7 +27,8 @@ from tests.dropin.conftest import MailHome, missing
 from tests.support.queue_home import SMTPQ, closed_port
 
 ROOT = Path(__file__).resolve().parents[2]
-SYSTEMD, CRON = ROOT / "scripts" / "systemd", ROOT / "scripts" / "cron" / "smtpq.cron"
+SYSTEMD = ROOT / "smtpq" / "data" / "systemd"
+CRON = ROOT / "smtpq" / "data" / "cron" / "smtpq.cron"
 MAIL = b"Subject: scheduled\n\nhello\n"
 
 
@@ -43,7 +44,7 @@ def verify(tmp_path: Path, *units: Path, user: bool) -> None:
     runtime, manpath = tmp_path / "runtime", tmp_path / "man"
     runtime.mkdir(mode=0o700, exist_ok=True)
     (manpath / "man1").mkdir(parents=True, exist_ok=True)
-    for page in (ROOT / "docs" / "man").glob("*.1"):
+    for page in (ROOT / "smtpq" / "data" / "man").glob("*.1"):
         shutil.copy(page, manpath / "man1" / page.name)
     env = dict(os.environ, XDG_RUNTIME_DIR=str(runtime), MANPATH=str(manpath))
     argv = [systemd_analyze(), *(["--user"] if user else []), "verify", *map(str, units)]
@@ -67,9 +68,10 @@ def test_the_user_units_as_committed_verify(tmp_path: Path) -> None:
 
 def test_the_installed_user_units_verify_and_flush(mailhome: MailHome, tmp_path: Path) -> None:
     config = tmp_path / "config"
-    result = subprocess.run([str(SYSTEMD / "install-user-units"), "--no-enable", "--smtpq", SMTPQ],
+    result = subprocess.run([SMTPQ, "install-units", "--user", "--no-enable"],
                             capture_output=True, text=True, check=False,
-                            env=dict(os.environ, XDG_CONFIG_HOME=str(config)))
+                            env=dict(mailhome.env, XDG_CONFIG_HOME=str(config),
+                                     XDG_DATA_HOME=str(tmp_path / "data")))
     assert result.returncode == 0, result.stderr
     units = config / "systemd" / "user"
     verify(tmp_path, units / "smtpq-flush.service", units / "smtpq-flush.timer", user=True)
