@@ -1,4 +1,4 @@
-"""The distribution is what SPEC.md says: name, import package, console scripts, migrations inside."""
+"""The distribution is what docs/interface.md says: name, import package, console scripts, migrations inside."""
 
 from __future__ import annotations
 

@@ -1,7 +1,7 @@
 """``smtpq link`` / ``smtpq unlink``: make smtpq the system's ``sendmail`` and ``mailq``.
 
 ``smtpq link [--prefix DIR]`` (default ``/usr``) creates symbolic links to the
-installed console scripts, which dispatch on argv[0] (SPEC.md):
+installed console scripts, which dispatch on argv[0] (docs/interface.md):
 
 * ``DIR/sbin/sendmail`` -> ``smtpq-sendmail`` (what mail clients, cron, PHP,
   git and mailx run);

@@ -41,7 +41,7 @@ STATUS_CHOICE = click.Choice([status.value for status in MessageStatus])
 @click.option("--status", "statuses", multiple=True, type=STATUS_CHOICE, metavar="STATUS",
               help="Only messages in STATUS (queued, deferred, sending, sent, failed, "
                    "expired); repeatable.")
-@click.option("--json", "as_json", is_flag=True, help="Print a JSON array (fields in SPEC.md).")
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON array (fields: docs/interface.md).")
 def list_command(everything: bool, statuses: tuple[str, ...], as_json: bool) -> None:
     """List the messages in the queue.
 

@@ -2,7 +2,7 @@
 
 Every command is a thin wrapper: parse options, call ``smtpq.queue``, print.
 When argv[0] is ``sendmail`` the program behaves as ``smtpq-sendmail``, and as
-``smtpq list`` when it is ``mailq`` (SPEC.md), so one symlink target serves all.
+``smtpq list`` when it is ``mailq`` (docs/interface.md), so one symlink target serves all.
 
 Errors: the group is a ``smtpq.cli.group.SmtpqGroup``, so every failure of
 every command goes through ``smtpq.cli.boundary``.

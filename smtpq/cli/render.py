@@ -1,4 +1,4 @@
-"""How queue values look on output: JSON objects (SPEC.md's fields) and human text.
+"""How queue values look on output: JSON objects (docs/interface.md) and human text.
 
 JSON: times are ISO 8601 in UTC with a ``Z`` (``2026-03-01T12:00:00.5Z``),
 sizes are bytes, exit codes are the sysexits integers.  Human text: short
@@ -45,7 +45,7 @@ def iso(value: datetime | None) -> str | None:
 
 
 def entry_json(entry: QueueEntry | MessageDetail) -> dict[str, Any]:
-    """The ``smtpq list --json`` object of one message (SPEC.md)."""
+    """The ``smtpq list --json`` object of one message (docs/interface.md)."""
     return {
         "id": entry.id,
         "status": entry.status.value,

@@ -52,7 +52,7 @@ def complete_any_id(ctx: click.Context, param: click.Parameter, incomplete: str)
 @click.command()
 @click.argument("message_id", metavar="ID", type=click.IntRange(min=1),
                 shell_complete=complete_any_id)
-@click.option("--json", "as_json", is_flag=True, help="Print one JSON object (fields in SPEC.md).")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object (fields: docs/interface.md).")
 @click.option("--raw", is_flag=True, help="Print the stored mail itself, byte for byte.")
 def show(message_id: int, as_json: bool, raw: bool) -> None:
     """Show one message and its delivery history.

@@ -8,11 +8,11 @@ at (a user manager's or cron's ``PATH`` rarely holds ``~/.local/bin``, where
 pipx puts it).  What was written is listed in a manifest, and
 ``uninstall-units`` removes exactly that (disabling the timer first).
 
-* ``--user`` (the default for anyone but root): the ``smtpq-flush`` service and
+* ``--user`` (the default, for root too): the ``smtpq-flush`` service and
   timer in ``~/.config/systemd/user`` (enabled unless ``--no-enable``; with
   ``--cron``, the cron lines in the user's crontab instead), man pages in
   ``~/.local/share/man/man1``, completions for bash, zsh and fish;
-* ``--system`` (the default for root): the ``smtpq-flush-online@.service``
+* ``--system`` (asked for explicitly, as root): the ``smtpq-flush-online@.service``
   template in ``/etc/systemd/system``, the dispatcher script in
   ``/etc/NetworkManager/dispatcher.d`` with ``SMTPQ=`` in
   ``/etc/default/smtpq``, man pages and completions under ``/usr/local/share``.
@@ -221,15 +221,14 @@ def _say(lines: Iterator[str] | list[str]) -> None:
 def _where(user: bool, system: bool, root: str | None) -> Place:
     if user and system:
         raise click.UsageError("--user and --system exclude each other")
-    as_system = system or (not user and os.geteuid() == 0)
-    if root is not None and not as_system:
+    if root is not None and not system:
         raise click.UsageError("--root goes with --system")
-    return place(system=as_system, root=root)
+    return place(system=system, root=root)
 
 
 @click.command("install-units")
-@click.option("--user", is_flag=True, help="For you only (the default unless root).")
-@click.option("--system", is_flag=True, help="For the whole system (the default for root).")
+@click.option("--user", is_flag=True, help="For you only (the default).")
+@click.option("--system", is_flag=True, help="For the whole system (as root).")
 @click.option("--root", metavar="DIR", help="With --system: install under DIR (staging).")
 @click.option("--no-enable", is_flag=True, help="Do not enable the user timer.")
 @click.option("--cron", is_flag=True, help="With --user: add the cron lines to your crontab "
@@ -275,7 +274,7 @@ def install_units(user: bool, system: bool, root: str | None, no_enable: bool,
 
 
 @click.command("uninstall-units")
-@click.option("--user", is_flag=True, help="What install-units --user wrote (default unless root).")
+@click.option("--user", is_flag=True, help="What install-units --user wrote (the default).")
 @click.option("--system", is_flag=True, help="What install-units --system wrote.")
 @click.option("--root", metavar="DIR", help="With --system: the staging DIR it was installed in.")
 def uninstall_units(user: bool, system: bool, root: str | None) -> None:

@@ -1,4 +1,4 @@
-"""``smtpq list`` (and ``mailq``): what is waiting, as an aligned table or as JSON (SPEC.md)."""
+"""``smtpq list`` (and ``mailq``): what is waiting, as an aligned table or as JSON (docs/interface.md)."""
 
 from __future__ import annotations
 

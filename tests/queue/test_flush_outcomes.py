@@ -1,6 +1,6 @@
 """What each server answer makes of a queued mail, flushed by the real ``smtpq flush``.
 
-For every outcome the issue lists, the message ends in SPEC.md's status, each
+For every outcome the issue lists, the message ends in docs/interface.md's status, each
 recipient in its own state (RFC 5321 §3.3: every RCPT has its own reply;
 RFC 2033 §4.2: so has every LMTP recipient after DATA), and the history
 records msmtp's exit code for the same outcome with msmtp's log line, which
