@@ -155,7 +155,7 @@ def _split_option(body: str) -> tuple[str, str]:
 Mode = tuple[str, list[tuple[list[str], str]]]
 
 
-def parse_modes(usage_text: str, prog: str) -> Iterator[str]:
+def parse_modes(usage_text: str, prog: str) -> Iterator[Mode]:
     """(mode, [(synopsis lines, description)…]) from ``--help``'s usage part."""
     mode = ""
     entries: list[tuple[list[str], str]] = []

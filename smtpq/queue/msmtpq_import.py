@@ -80,8 +80,8 @@ class QueuedPair:
         match = NAME.match(self.name)
         if match is None:
             return None
-        fields = [int(part) for part in match.groups()[:6]]
-        return time.mktime((*fields, 0, 0, -1))
+        year, month, day, hour, minute, second = (int(part) for part in match.groups()[:6])
+        return time.mktime((year, month, day, hour, minute, second, 0, 0, -1))
 
 
 def scan(directory: str) -> list[QueuedPair]:

@@ -201,7 +201,6 @@ def test_the_sendmail_enqueue_path_imports_only_what_it_needs(tmp_path: Path, af
 
 
 def test_the_enqueue_paths_shortcuts_are_the_same_things():
-    import _datetime
     import _sqlite3
     import datetime
     import sqlite3
@@ -211,7 +210,7 @@ def test_the_enqueue_paths_shortcuts_are_the_same_things():
 
     assert sqlite_db.sqlite3 is _sqlite3 and sqlite3.OperationalError is _sqlite3.OperationalError
     assert sqlite3.connect is _sqlite3.connect and sqlite3.Error is _sqlite3.Error
-    assert type(settings.timedelta_of(60)) is _datetime.timedelta is datetime.timedelta
+    assert settings.timedelta_of(60) == datetime.timedelta(minutes=1)
     assert (rows.QUEUED, rows.PENDING) == (MessageStatus.QUEUED, RecipientStatus.PENDING)
 
 

@@ -94,14 +94,14 @@ def choose_account(
         if chosen is None:
             account_name, fallback = "default", True
             notes.append("falling back to default account")
+    name: str = account_name or "default"  # set above whenever nothing was chosen
     if chosen is None:
-        assert account_name is not None
-        chosen = config.find(account_name)
+        chosen = config.find(name)
     if chosen is not None:
         return chosen.copy()
     from_env = _from_environment(cmdline, env, sendmail, notes) if fallback else None
     if from_env is None:
-        raise ConfigError(config.not_found(account_name))
+        raise ConfigError(config.not_found(name))
     return from_env
 
 

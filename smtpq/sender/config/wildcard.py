@@ -136,6 +136,7 @@ class _Bracket:
                 return found
             if found is True:
                 return None if self.negate else self.skip_rest()
+            assert isinstance(found, str)  # step gives True, None, _LITERAL or a character
             c = found
             if c == "]":
                 return self.p if self.negate else None
@@ -231,9 +232,10 @@ class _Bracket:
                 self.p += 1
                 continue
             if c == "[" and at(self.p) in ":=.":
-                c = self.skip_element(at(self.p))
-                if c is None:
+                skipped = self.skip_element(at(self.p))
+                if skipped is None:
                     return None
+                c = skipped
             if c == "]":
                 return self.p
 

@@ -11,7 +11,7 @@ message that is not SCRAM "could not parse input", a wrong server signature
 
 from __future__ import annotations
 
-import scramp
+import scramp  # type: ignore[import-untyped]  # scramp ships no type information
 
 from smtpq.sender.auth.sasl.base import (
     AUTHENTICATION_ERROR,
