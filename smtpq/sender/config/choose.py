@@ -94,7 +94,7 @@ def choose_account(
         if chosen is None:
             account_name, fallback = "default", True
             notes.append("falling back to default account")
-    name: str = account_name or "default"  # set above whenever nothing was chosen
+    name = "default" if account_name is None else account_name  # "" stays "" (msmtp)
     if chosen is None:
         chosen = config.find(name)
     if chosen is not None:
