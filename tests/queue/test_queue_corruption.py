@@ -24,6 +24,7 @@ import pytest
 
 from tests.support.queue_home import QueueHome, closed_port
 from tests.support.queue_home import queue_home as a_queue_home  # noqa: F401
+from tests.support.queue_home import server_at  # noqa: F401
 
 #: Content of message 3: large enough for overflow pages, each easy to find in the file.
 DOOMED = b"DOOMED-CONTENT-" * 2000
@@ -155,3 +156,98 @@ def test_db_recover_refuses_a_queue_in_use(queue_home) -> None:
     assert recovered.returncode == 75
     assert b"in use by another process" in recovered.stderr
     assert not list(queue_home.database.parent.glob("*.damaged-*"))
+
+
+def test_commands_that_meet_the_damage_exit_74_and_say_what_to_do(queue_home, server_at) -> None:
+    six_mails_with_a_damaged_page(queue_home)
+    server = server_at()
+    queue_home.account(server.port)
+
+    flushed = queue_home.smtpq("flush")
+
+    err = flushed.stderr.decode()
+    assert flushed.returncode == 74, err
+    assert "database disk image is malformed" in err
+    assert "smtpq db check" in err and "smtpq db recover" in err, err
+    assert set(queue_home.statuses().values()) == {"queued"}  # nothing lost, nothing half-done
+
+
+# -- garbage in the WAL ---------------------------------------------------------------
+
+WAL_HEADER, FRAME = 32, 24 + PAGE  # https://www.sqlite.org/fileformat2.html#walformat
+
+
+def mails_left_in_the_wal(home: QueueHome) -> int:
+    """Mail 1 checkpointed, mails 2..6 committed to the WAL only; the WAL's frame count.
+
+    A process holding the queue open keeps every enqueue from being the last
+    connection (which would checkpoint); it is then killed, as a crash would,
+    leaving the WAL for the next opener to replay.
+    """
+    home.sendmail(mail(1))
+    checkpoint(home.database)
+    holder = subprocess.Popen(
+        [sys.executable, "-c", "import sqlite3, sys, time\n"
+         "c = sqlite3.connect(sys.argv[1]); c.execute('SELECT 1 FROM messages').fetchall()\n"
+         "print('ready', flush=True); time.sleep(120)", str(home.database)],
+        stdout=subprocess.PIPE)
+    try:
+        assert holder.stdout is not None and holder.stdout.readline() == b"ready\n"
+        for number in range(2, 7):
+            home.sendmail(mail(number))
+    finally:
+        os.kill(holder.pid, signal.SIGKILL)
+        holder.wait()
+    wal = Path(f"{home.database}-wal")
+    frames = (wal.stat().st_size - WAL_HEADER) // FRAME
+    assert frames >= 5
+    return frames
+
+
+def scribble(path: Path, offset: int) -> None:
+    with open(path, "r+b") as file:
+        file.seek(offset)
+        file.write(bytes(range(64)))
+
+
+@pytest.mark.parametrize("where", ["at a frame boundary", "inside a frame"])
+def test_garbage_in_the_wal_loses_the_commits_after_it_and_smtpq_says_so(
+        queue_home, where) -> None:
+    frames = mails_left_in_the_wal(queue_home)
+    middle = WAL_HEADER + frames // 2 * FRAME
+    scribble(Path(f"{queue_home.database}-wal"), middle + (0 if where.startswith("at") else 1000))
+
+    listed = queue_home.smtpq("list")
+    enqueued = queue_home.sendmail(mail(7), ok=False)
+    checked = queue_home.smtpq("db", "check")
+
+    for result in (listed, enqueued):
+        err = result.stderr.decode()
+        assert result.returncode == 74, err
+        assert "but it held mail up to id 6" in err and "committed transactions were lost" in err
+    out = checked.stdout.decode()
+    assert checked.returncode == 65
+    assert "integrity_check" not in out  # SQLite itself sees a sound (shorter) database
+    assert "held mail up to id 6" in out
+    connection = sqlite3.connect(queue_home.database)
+    kept = [row[0] for row in connection.execute("SELECT id FROM messages ORDER BY id")]
+    integrity = connection.execute("PRAGMA integrity_check").fetchall()
+    connection.close()
+    assert integrity == [("ok",)]
+    assert kept[0] == 1 and kept == list(range(1, len(kept) + 1)) and len(kept) < 6
+
+
+def test_after_a_wal_loss_recover_accepts_what_is_left_and_never_reuses_the_lost_ids(
+        queue_home) -> None:
+    frames = mails_left_in_the_wal(queue_home)
+    scribble(Path(f"{queue_home.database}-wal"), WAL_HEADER + frames // 2 * FRAME)
+    assert queue_home.smtpq("list").returncode == 74
+
+    recovered = queue_home.smtpq("db", "recover")
+
+    out = recovered.stdout.decode()
+    assert recovered.returncode == 65, recovered.stderr
+    assert "..6: lost: committed, then gone with the damage" in out
+    assert queue_home.smtpq("db", "check").returncode == 0
+    queue_home.sendmail(mail(7))
+    assert queue_home.messages()[-1].id == 7
