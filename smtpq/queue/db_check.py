@@ -50,7 +50,7 @@ _ONE = "m.id = :id"
 _READ_ALL = {"sqlite": "data || x''", "postgresql": "data"}
 
 _LAST_ID = [
-    "SELECT seq FROM sqlite_sequence WHERE name = 'messages'",  # SQLite: even when rows are lost
+    "SELECT MAX(seq) FROM sqlite_sequence WHERE name = 'messages'",  # SQLite: even when rows are lost
     "SELECT MAX(id) FROM messages",
 ]
 _ORPHANS = "SELECT DISTINCT message_id FROM {table} WHERE message_id NOT IN (SELECT id FROM messages)"

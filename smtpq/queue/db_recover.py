@@ -236,7 +236,7 @@ def _tolerant_ids(src: sqlite3.Connection, query: str) -> set[int]:
 
 def _sequence(src: sqlite3.Connection) -> int:
     try:
-        row = src.execute("SELECT seq FROM sqlite_sequence WHERE name = 'messages'").fetchone()
+        row = src.execute("SELECT MAX(seq) FROM sqlite_sequence WHERE name = 'messages'").fetchone()
     except sqlite3.Error:
         return 0
     return int(row[0]) if row and isinstance(row[0], int) else 0

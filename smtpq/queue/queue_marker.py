@@ -38,7 +38,7 @@ if TYPE_CHECKING:
 SUFFIX = ".marker"
 _PREFIX = b"smtpq-queue high="
 _WIDTH = 20
-_HIGH_WATER = "SELECT seq FROM sqlite_sequence WHERE name = 'messages'"
+_HIGH_WATER = "SELECT MAX(seq) FROM sqlite_sequence WHERE name = 'messages'"
 
 
 def marker_path(database: str) -> str:
@@ -118,7 +118,7 @@ def check_high_water(database: str, connection: object) -> None:
         if "no such table" not in str(error):
             raise
         rows = []
-    seq = int(rows[0][0]) if rows else 0
+    seq = int(rows[0][0]) if rows and rows[0][0] is not None else 0
     if seq < high:
         raise queue_lost(database, f"the queue database {database} ends at message id "
                                    f"{seq}, but it held mail up to id {high}: committed "
