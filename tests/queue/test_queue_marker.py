@@ -120,3 +120,19 @@ def test_a_symlink_planted_as_the_marker_is_not_followed(queue_home, tmp_path) -
 
     assert target.read_bytes() == b"untouched"
     assert len(queue_home.messages()) == 2
+
+
+def test_db_recover_accepts_an_emptied_queue_and_never_reuses_its_ids(queue_home) -> None:
+    three_mails(queue_home)
+    os.truncate(queue_home.database, 0)
+    for suffix in ("-wal", "-shm"):
+        if os.path.exists(f"{queue_home.database}{suffix}"):
+            os.unlink(f"{queue_home.database}{suffix}")
+
+    recovered = queue_home.smtpq("db", "recover")
+
+    assert recovered.returncode == 65, recovered.stderr
+    assert b"messages 1..3: lost: committed, then gone with the damage" in recovered.stdout
+    assert queue_home.smtpq("list").returncode == 0
+    queue_home.sendmail(MAIL)
+    assert [m.id for m in queue_home.messages()] == [4]
