@@ -67,6 +67,15 @@ def recover(path: str, output: str | None = None) -> RecoverReport:
                          exit_code=ExitCode.EX_CANTCREAT)
     if not os.path.exists(path):
         raise StoreError(f"there is no queue database at {path}", exit_code=ExitCode.EX_NOINPUT)
+    try:
+        return _recover(path, output)
+    except sqlite3.Error as error:  # the fresh database or the lock failed: report, never a trace
+        from smtpq.queue.errors import sqlite_error
+
+        raise sqlite_error(error, path) from None
+
+
+def _recover(path: str, output: str | None) -> RecoverReport:
     stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
     directory = os.path.dirname(os.path.abspath(path))
     high = queue_marker.read_high(path)
