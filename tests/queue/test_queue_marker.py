@@ -136,3 +136,21 @@ def test_db_recover_accepts_an_emptied_queue_and_never_reuses_its_ids(queue_home
     assert queue_home.smtpq("list").returncode == 0
     queue_home.sendmail(MAIL)
     assert [m.id for m in queue_home.messages()] == [4]
+
+
+def test_a_schema_upgrade_that_copies_the_messages_table_keeps_the_id_counter(
+        queue_home) -> None:
+    from smtpq.queue.migrate import downgrade, upgrade
+
+    three_mails(queue_home)
+    with queue_home.store() as store:
+        assert store.purge(ids=[3]) == [3]
+    # 0002 changes a CHECK constraint: SQLite copies `messages` both ways.
+    downgrade(queue_home.url, "0001")
+    upgrade(queue_home.url)
+
+    listed = queue_home.smtpq("list")
+    queue_home.sendmail(MAIL)
+
+    assert listed.returncode == 0, listed.stderr  # no false alarm from the marker
+    assert [m.id for m in queue_home.messages()] == [1, 2, 4]  # id 3 is not reused
