@@ -222,7 +222,13 @@ $XDG_CONFIG_HOME/smtpq/config.toml (or $SMTPQ_CONFIG)
     queue settings: database, after_enqueue, max_age, retry_first,
     retry_max, keep_sent, claim_lease, parallel_connections.
 $XDG_DATA_HOME/smtpq/queue.sqlite3
-    the queue (default database)."""
+    the queue (default database).
+$XDG_DATA_HOME/smtpq/queue.sqlite3.marker
+    the queue marker: the highest message id committed; a queue that lost
+    mail (missing, emptied, lost WAL commits) is refused with 74 while it says
+    more (smtpq db check, smtpq db recover; remove it to accept the database).
+$XDG_DATA_HOME/smtpq/queue.sqlite3.damaged-TIME
+    a damaged queue kept aside by smtpq db recover."""
 
 _ENVIRONMENT = """\
 \b
@@ -235,8 +241,10 @@ SMTPQ_HINTS      1: print a "hint:" line after msmtp's error messages for
 _SMTPQ_TAIL = (
     ("FILES", _FILES),
     ("ENVIRONMENT", _ENVIRONMENT),
-    ("EXIT STATUS", ("0 on success; a sysexits(3) code otherwise (64 usage, 66 no such "
-                     "message, 73 cannot create, 75 try again, 77 permission, 78 configuration).")),
+    ("EXIT STATUS", ("0 on success; a sysexits(3) code otherwise (64 usage, 65 damaged "
+                     "queue found by db check or messages lost by db recover, 66 no such "
+                     "message, 73 cannot create, 74 damaged or lost queue database, 75 try "
+                     "again, 77 permission, 78 configuration).")),
     ("SEE ALSO", "smtpq-sendmail(1), msmtp(1), mailq(1), crontab(5), systemd.timer(5)"),
 )
 

@@ -78,6 +78,12 @@ def is_sqlite(engine: Engine | Connection) -> bool:
     return engine.dialect.name == "sqlite"
 
 
+def sqlite_file(engine: Engine) -> str | None:
+    """The file of a SQLite engine on a plain file (the queue marker's database), else None."""
+    url = engine.url
+    return str(url.database) if is_sqlite(engine) and _is_plain_file(url) else None
+
+
 def _is_plain_file(url: URL) -> bool:
     database = url.database
     return bool(database) and database != ":memory:" and "uri" not in url.query

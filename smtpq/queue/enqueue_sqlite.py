@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import time
 
+from smtpq.queue.queue_marker import check_high_water, record_high
 from smtpq.queue.rows import iter_chunks, message_row, recipient_rows
 from smtpq.queue.schema_version import HEAD
 from smtpq.queue.sqlite_db import connect, prepare_database_file, sqlite3, to_timestamp
@@ -68,6 +69,7 @@ def enqueue(path: str, message: NewMessage, content: Content, *, now: datetime |
 
             raise sqlite_error(error, path) from None
         if message_id is not None:
+            record_high(path, message_id)
             return message_id
         if migrated:
             break
@@ -97,6 +99,8 @@ def _store(path: str, message: NewMessage, content: Content, now: str) -> int | 
         if _schema_version(connection) != HEAD:
             connection.execute("ROLLBACK")
             return None
+        # Under the write lock the counter cannot move: below the marker means lost commits.
+        check_high_water(path, connection)
         message_id = _insert(connection, message, content, now)
         connection.execute("COMMIT")
         return message_id

@@ -45,13 +45,22 @@ _SQLITE_EXIT = {
 }
 
 
+#: SQLITE_CORRUPT and SQLITE_NOTADB: the file is damaged, not merely unavailable.
+_DAMAGED = (11, 26)
+#: What to do about a damaged queue (docs/reliability.md, "Corruption").
+DAMAGE_ADVICE = ("the queue database is damaged: 'smtpq db check' names what is wrong, "
+                 "'smtpq db recover' salvages the intact messages",)
+
+
 def sqlite_error(error: Exception, where: str) -> StoreError:
     """A ``StoreError`` for a ``sqlite3.Error`` raised while writing the database at *where*."""
     code = getattr(error, "sqlite_errorcode", None)
     exit_code = ExitCode.EX_SOFTWARE if code is None else _SQLITE_EXIT.get(code & 0xFF)
+    damaged = code is not None and code & 0xFF in _DAMAGED
     return StoreError(
         f"cannot write the queue database {where}: {error}",
         exit_code=exit_code or ExitCode.EX_SOFTWARE,
+        details=DAMAGE_ADVICE if damaged else (),
     )
 
 

@@ -79,9 +79,18 @@ class Outcome:
 
 
 def database_missing(url: str) -> bool:
-    """Whether *url* names a SQLite file that does not exist yet (an empty queue)."""
+    """Whether *url* names a SQLite file that does not exist yet (an empty queue).
+
+    Raises ``StoreError`` (EX_IOERR) when the queue marker says the file held
+    mail: a vanished queue is not an empty one.
+    """
     path = sqlite_path(url)
-    return path is not None and not os.path.exists(path)
+    if path is None or os.path.exists(path):
+        return False
+    from smtpq.queue.queue_marker import check_present
+
+    check_present(path)
+    return True
 
 
 def printable_url(url: str) -> str:

@@ -61,7 +61,9 @@ def upgrade(url: str | URL, revision: str = "head") -> None:
     engine = make_engine(url)
     try:
         _refuse_unknown(config, _current(engine), url)
+        counter = _id_counter(engine)
         command.upgrade(config, revision)
+        _keep_id_counter(engine, counter)
     except DBAPIError as error:
         raise database_error(error, _printable(url)) from None
     finally:
@@ -70,12 +72,52 @@ def upgrade(url: str | URL, revision: str = "head") -> None:
 
 def downgrade(url: str | URL, revision: str) -> None:
     """Take the database at *url* back to *revision* (``"base"``: drop everything)."""
-    command.downgrade(alembic_config(url), revision)
+    engine = make_engine(url)
+    try:
+        counter = _id_counter(engine)
+        command.downgrade(alembic_config(url), revision)
+        if revision != "base":
+            _keep_id_counter(engine, counter)
+    finally:
+        engine.dispose()
 
 
 def upgrade_sqlite_file(path: str) -> None:
     """``upgrade`` for a SQLite file named by path (the stdlib enqueue path's fallback)."""
     upgrade(URL.create("sqlite", database=path))
+
+
+_COUNTER = "SELECT MAX(seq) FROM sqlite_sequence WHERE name = 'messages'"
+
+
+def _id_counter(engine: Engine) -> int | None:
+    """SQLite's AUTOINCREMENT counter of message ids (None: not SQLite, or no table yet)."""
+    if engine.dialect.name != "sqlite":
+        return None
+    with engine.connect() as connection, connection.begin():
+        if not connection.exec_driver_sql(
+                "SELECT 1 FROM sqlite_schema WHERE name = 'sqlite_sequence'").first():
+            return None
+        value = connection.exec_driver_sql(_COUNTER).scalar()
+    return int(value) if value else None
+
+
+def _keep_id_counter(engine: Engine, before: int | None) -> None:
+    """Give the counter back what a table copy took from it.
+
+    A batch migration (SQLite's way to change a constraint) copies
+    ``messages`` into a new table whose counter starts from its highest *row*,
+    so the ids of purged newest messages would be handed out again and the
+    queue marker would see the counter go back (``queue_marker``).
+    """
+    if before is None:
+        return
+    with engine.begin() as connection:
+        after = connection.exec_driver_sql(_COUNTER).scalar() or 0
+        if after < before:
+            connection.exec_driver_sql("DELETE FROM sqlite_sequence WHERE name = 'messages'")
+            connection.exec_driver_sql(
+                f"INSERT INTO sqlite_sequence (name, seq) VALUES ('messages', {int(before)})")
 
 
 def _current(engine: Engine) -> str | None:

@@ -31,7 +31,7 @@ from sqlalchemy.engine import URL
 from sqlalchemy.exc import DBAPIError
 
 from smtpq.queue import sql_reads, sql_verdicts
-from smtpq.queue.engine import NO_WAIT, READ_ONLY, make_engine
+from smtpq.queue.engine import NO_WAIT, READ_ONLY, make_engine, sqlite_file
 from smtpq.queue.errors import MessageNotFound, database_error
 from smtpq.queue.models import attempts, message_chunks, messages, recipients
 from smtpq.queue.new_message import Content, NewMessage
@@ -70,10 +70,27 @@ def open_store(url: str | URL, *, migrate: bool = True) -> SqlStore:
             from smtpq.queue.migrate import upgrade  # Alembic only when there is work
 
             upgrade(url)
+        _check_marker(engine)
     except DBAPIError as error:
         engine.dispose()
         raise database_error(error, where) from None
+    except BaseException:
+        engine.dispose()
+        raise
     return SqlStore(engine)
+
+
+def _check_marker(engine: Engine) -> None:
+    """Refuse a SQLite queue whose ids went back below its marker (``queue_marker``)."""
+    path = sqlite_file(engine)
+    if path is None:
+        return
+    from smtpq.queue.queue_marker import check_high_water
+
+    with engine.connect() as connection:
+        connection.execution_options(**READ_ONLY)
+        with connection.begin():
+            check_high_water(path, connection.connection.dbapi_connection)
 
 
 def _schema_version(engine: Engine) -> str | None:
@@ -143,7 +160,16 @@ class SqlStore:
                 c.execute(insert(message_chunks).values(message_id=message_id, seq=seq, data=chunk))
                 size += len(chunk)
             c.execute(update(messages).where(M.id == message_id).values(size=size))
+        self._committed(message_id)
         return message_id
+
+    def _committed(self, message_id: int) -> None:
+        """Move the queue marker up to *message_id* (after its COMMIT; SQLite files only)."""
+        path = sqlite_file(self._engine)
+        if path is not None:
+            from smtpq.queue.queue_marker import record_high
+
+            record_high(path, message_id)
 
     # -- flush ---------------------------------------------------------------
 

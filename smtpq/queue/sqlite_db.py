@@ -117,8 +117,13 @@ def prepare_database_file(path: str) -> None:
     """Create *path*'s directories (0700) and the empty database file (0600) if missing.
 
     SQLite would create the file itself, but with the umask's mode (0644 or
-    even 0666); mail is private.  Raises ``StoreError`` when it cannot.
+    even 0666); mail is private.  Raises ``StoreError`` when it cannot, and
+    (EX_IOERR) when the queue marker says the file held mail but it is
+    missing or empty: it is never recreated empty then (``queue_marker``).
     """
+    from smtpq.queue.queue_marker import check_present
+
+    check_present(path)
     directory = os.path.dirname(os.path.abspath(path))
     try:
         _make_private_dirs(directory)

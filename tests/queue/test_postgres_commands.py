@@ -124,3 +124,28 @@ def test_the_database_may_be_named_in_config_toml(home: QueueHome, server_at):
     assert [entry["status"] for entry in listing(home)] == ["queued"]
     home.flush()
     assert len(server.messages) == 1
+
+
+def test_db_check_runs_the_queue_checks_on_postgresql_and_names_a_broken_message(
+        home: QueueHome) -> None:
+    home.account(9)
+    for number in (1, 2):
+        home.sendmail(mail(number), "-t")
+    sound = home.smtpq("db", "check")
+    # A chunk gone (as a careless manual DELETE would leave it): message 2 is not whole.
+    from sqlalchemy import create_engine, text
+
+    engine = create_engine(home.url.replace("postgresql://", "postgresql+psycopg://"))
+    with engine.begin() as connection:
+        connection.execute(text("DELETE FROM message_chunks WHERE message_id = 2"))
+    engine.dispose()
+    broken = home.smtpq("db", "check")
+    recover = home.smtpq("db", "recover")
+
+    assert sound.returncode == 0, sound.stdout + sound.stderr
+    assert b"ok (2 messages checked)" in sound.stdout
+    assert broken.returncode == 65
+    assert broken.stdout.decode().splitlines() == [
+        "message 2: content missing: no chunk of its "
+        f"{home.detail(2).size} bytes"]
+    assert recover.returncode == 64 and b"SQLite" in recover.stderr

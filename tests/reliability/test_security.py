@@ -234,3 +234,35 @@ def test_the_queue_directory_is_private_even_when_created_by_the_flusher(queue_h
         assert stat.S_IMODE(directory.stat().st_mode) == 0o700
         for path in directory.iterdir():
             assert stat.S_IMODE(path.stat().st_mode) & 0o077 == 0, path.name
+
+
+# -- a server that repeats the credentials (issue 14 point 4) ------------------------------
+
+def test_credentials_a_server_echoes_are_blanked_everywhere(
+        queue_home, fault_server, tls_material) -> None:
+    wrong = "wrong-" + PASSWORD
+    payload = base64.b64encode(f"\0me\0{wrong}".encode()).decode()
+    server = fault_server(echo_credentials=True)
+    account(queue_home, server, "tls on", f"tls_trust_file {tls_material.ca_file}", "auth on")
+    queue_home.account(server.port, "tls on", f"tls_trust_file {tls_material.ca_file}",
+                       "auth on", "user me", f"password {wrong}", "timeout 2",
+                       logfile=queue_home.home / "msmtp.log")
+
+    now = queue_home.sendmail(MAIL, "--send-now", "-t", ok=False)
+    debug = queue_home.sendmail(MAIL, "--send-now", "--debug", "-t", ok=False)
+    queue_home.sendmail(MAIL)
+    flushed = queue_home.flush("-v")
+    (message,) = queue_home.messages()
+    shown = queue_home.smtpq("show", str(message.id), "--json")
+
+    assert now.returncode == debug.returncode == 77
+    assert b"535" in now.stderr and b"rejected" in now.stderr  # the reply is kept, blanked
+    assert b"me:* rejected" in debug.stdout + debug.stderr
+    history = json.loads(shown.stdout)["history"]
+    assert history and "*" in history[-1]["smtp_message"]
+    database_files = [p.read_bytes() for p in queue_home.database.parent.iterdir() if p.is_file()]
+    for text in (now.stdout, now.stderr, debug.stdout, debug.stderr, flushed.stdout,
+                 flushed.stderr, shown.stdout, shown.stderr,
+                 (queue_home.home / "msmtp.log").read_bytes(), *database_files):
+        for secret in (wrong, payload, base64.b64encode(wrong.encode()).decode()):
+            assert secret.encode() not in text, secret

@@ -32,6 +32,8 @@ per connection, raw sockets, so it can misbehave in ways aiosmtpd cannot.
 count), ``commands`` every command line it got (AUTH lines included, so a test
 can see what went over the wire), ``sessions`` counts connections.
 ``offer_starttls=False`` leaves STARTTLS out of the EHLO reply (a downgrade).
+``echo_credentials=True`` makes a failed AUTH answer a ``535`` that repeats what
+the client sent: the base64 payload, and ``user:password`` decoded (issue 14).
 """
 
 from __future__ import annotations
@@ -68,8 +70,10 @@ class FaultServer:
     """See the module documentation."""
 
     def __init__(self, tls: TlsMaterial, *, credentials: dict[str, str] | None = None,
-                 stall: float = 3.0, offer_starttls: bool = True) -> None:
+                 stall: float = 3.0, offer_starttls: bool = True,
+                 echo_credentials: bool = False) -> None:
         self.tls = tls
+        self.echo_credentials = echo_credentials
         self.offer_starttls = offer_starttls
         self.credentials = credentials if credentials is not None else {"me": "s3cret-pw"}
         self.stall = stall
@@ -246,11 +250,16 @@ class _Conn:
         elif mechanism == "LOGIN":
             user = base64.b64decode(parts[2] if len(parts) > 2 else
                                     self._challenge("VXNlcm5hbWU6")).decode()
-            password = base64.b64decode(self._challenge("UGFzc3dvcmQ6")).decode()
+            response = self._challenge("UGFzc3dvcmQ6")
+            password = base64.b64decode(response).decode()
         else:
             self.send("504 5.5.4 unrecognized authentication type")
             return
         if self.server.credentials.get(user) != password:
+            if self.server.echo_credentials:
+                self.send(f"535-5.7.8 authentication failed for {response}")
+                self.send(f"535 5.7.8 {user}:{password} rejected")
+                return
             self.send("535 5.7.8 authentication failed")
             return
         self.reply("auth", "235 2.7.0 authenticated")

@@ -61,12 +61,16 @@ class SaslHandler(RecordingHandler):
     def __init__(self, users: dict[str, str] | None = None, *,
                  tokens: dict[str, str] | None = None,
                  external_identities: tuple[str, ...] = ("",),
-                 scram_forge_signature: bool = False, **kwargs: Any) -> None:
+                 scram_forge_signature: bool = False, echo_payload: bool = False,
+                 **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.users = users or {}
         self.tokens = tokens or {}
         self.external_identities = external_identities
         self.scram_forge_signature = scram_forge_signature
+        #: A careless server: its PLAIN ``535`` repeats the payload in base64,
+        #: decoded, and as ``user:password`` (the leak of issue 14 point 4).
+        self.echo_payload = echo_payload
         self.attempts: list[tuple[str, str | None, bool]] = []
         self.oauth_fields: list[dict[str, str]] = []
 
@@ -84,7 +88,16 @@ class SaslHandler(RecordingHandler):
         if len(parts) != 3:
             return self._result("PLAIN", None, False)
         user, password = parts[1].decode("utf-8", "replace"), parts[2].decode("utf-8", "replace")
-        return self._result("PLAIN", user, self._password_ok(user, password))
+        ok = self._password_ok(user, password)
+        if not ok and self.echo_payload:
+            return await self._echo(server, base64.b64encode(message).decode(), user, password)
+        return self._result("PLAIN", user, ok)
+
+    async def _echo(self, server: SMTP, payload: str, user: str, password: str) -> AuthResult:
+        self.attempts.append(("PLAIN", user, False))
+        await server.push(f"535-5.7.8 bad credentials {payload}\r\n"
+                          f"535 5.7.8 for {user}:{password} ({password})")
+        return _aborted()
 
     @auth_mechanism("LOGIN")
     async def auth_LOGIN(self, server: SMTP, args: list[str]) -> AuthResult:  # noqa: N802

@@ -35,12 +35,20 @@ def authenticate(channel: AuthChannel, account: Account) -> str:
     password = obtain_password(account, method, host)
     if password is None and method not in PASSWORDLESS:
         raise _unavailable(f"authentication method {method} needs a password")
+    _add_secret(channel, password)
     credentials = Credentials(
         user=account.user, password=password, host=host,
         port=_port(channel, account), ntlmdomain=account.ntlmdomain,
     )
     run_exchange(channel, create_mechanism(method, credentials))
     return method
+
+
+def _add_secret(channel: AuthChannel, password: str | None) -> None:
+    """Let the session blank the password or token from whatever the server says."""
+    add = getattr(channel, "add_secret", None)  # a channel without it has no replies to keep
+    if add is not None:
+        add(password)
 
 
 def _port(channel: AuthChannel, account: Account) -> int:

@@ -23,6 +23,7 @@ from smtpq.sender.protocol.failures import (
     ServerRejection,
     with_reply,
 )
+from smtpq.sender.protocol.redaction import Secrets
 from smtpq.sender.protocol.reply import Reply, ReplyFormatError, read_reply
 from smtpq.sender.protocol.transaction import Policy, run_transaction
 from smtpq.sender.protocol.transcript import Tracer
@@ -67,6 +68,8 @@ class Session:
         self.broken = False  # the connection is in an unknown state: close it
         self.transaction_open = False
         self._in_auth = False
+        #: What this session sent as credentials, blanked from every reply it reads.
+        self.secrets = Secrets(account.user)
         self.on_idle: Callable[[], None] | None = None
         # AuthChannel attributes (plain attributes, as the protocol declares them)
         self.auth_methods: frozenset[str] = frozenset()
@@ -115,6 +118,8 @@ class Session:
     def command(self, line: str, *, secret: bool = False) -> Reply:
         """Send one command line and read its reply (RFC 4954 §4 lines are redacted)."""
         starts_auth = line[:5].upper() == "AUTH "
+        if secret or self._in_auth:
+            self.secrets.note_sent(line)
         self.send_line(line, secret=secret or starts_auth or self._in_auth)
         reply = self.read_reply()
         self._in_auth = (starts_auth or self._in_auth) and reply.code == 334
@@ -126,12 +131,20 @@ class Session:
         self.connection.write(line.encode("utf-8") + b"\r\n")
         self.tracer.sent(line, secret=secret)
 
+    def add_secret(self, secret: str | None) -> None:
+        """Blank *secret* (a password, a token) from every later reply (``redaction``)."""
+        self.secrets.add(secret)
+
     def read_reply(self) -> Reply:
+        """The next reply, every credential this session sent blanked (``redaction``)."""
         if self.on_idle is not None and not self.connection.has_buffered_input():
             self._wait_idle(self.on_idle)
+        trace = self.tracer.received if self.tracer else None
         try:
-            return read_reply(self.connection.readline,
-                              self.tracer.received if self.tracer else None)
+            if not self.secrets:
+                return read_reply(self.connection.readline, trace)
+            return self.secrets.reply(read_reply(self.connection.readline,
+                                                 self.secrets.tracer(trace)))
         except ReplyFormatError as exc:
             self.broken = True
             raise ProtocolError(exc.message) from exc

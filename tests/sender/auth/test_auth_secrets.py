@@ -87,3 +87,39 @@ def test_a_passwordeval_failure_names_the_command_not_its_output():
     with pytest.raises(ConfigError) as caught:
         run_passwordeval("echo hunter2 >&2")
     assert caught.value.message == "cannot read output of 'echo hunter2 >&2'"
+
+
+def test_a_reply_that_echoes_the_payload_is_blanked_before_anyone_sees_it(
+        sasl_server, no_password_sources):
+    wrong = "wrong-" + USERS["bob"]
+    server = sasl_server(mechanisms=("PLAIN",), handler_options={"echo_payload": True})
+    account = server.account(auth="PLAIN", user="bob", password=wrong)
+    out = io.StringIO()
+    with Session.open(account, transcript=debug_printer(out)) as session, \
+            pytest.raises(DeliveryError) as caught:
+        authenticate(session, account)
+    error = caught.value
+    shown = out.getvalue() + str(error) + repr(error) + "".join(error.details)
+    assert error.exit_code == 77
+    assert "535 5.7.8 for bob:* (*)" in out.getvalue()  # the user name stays readable
+    assert "bad credentials *" in "".join(error.details)
+    for form in [*forms_of(wrong), f"bob:{wrong}"]:
+        assert form not in shown
+
+
+def test_every_form_of_a_sent_credential_is_blanked_and_nothing_else():
+    from smtpq.sender.protocol.redaction import Secrets
+
+    secrets = Secrets("bob")
+    token = "ya29.tok"
+    xoauth2 = base64.b64encode(f"user=bob\x01auth=Bearer {token}\x01\x01".encode()).decode()
+    secrets.note_sent(f"AUTH XOAUTH2 {xoauth2}")
+    secrets.note_sent("=")  # an empty initial response hides nothing
+    login_user = base64.b64encode(b"bob").decode()
+    secrets.note_sent(login_user)  # AUTH LOGIN's user name line
+    assert secrets.text(f"x {xoauth2} y") == "x * y"
+    assert secrets.text(f"token {token} of bob") == "token * of bob"
+    assert secrets.text("Bearer " + token) == "*"
+    assert secrets.text("= stays =") == "= stays ="
+    assert secrets.raw_line("535-5.7.8 ya29.tok\r\n") == "535-5.7.8 *\r\n"
+    assert not Secrets()
