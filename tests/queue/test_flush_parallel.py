@@ -84,7 +84,7 @@ def test_the_workers_are_one_flush_to_the_outside(queue_home: QueueHome, server_
     wait_until(lambda: len(set(handler.peers)) == 2, message="both workers to deliver")
     second = queue_home.flush("-v")
 
-    assert second.stderr.decode() == "another flush is running\n"
+    assert second.stderr.decode().startswith("another flush is running (")
     assert first.wait(30) == 0
     assert len(server.messages) == 20
     assert set(queue_home.statuses().values()) == {"sent"}
