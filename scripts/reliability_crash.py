@@ -18,7 +18,11 @@ Checked: every mail whose enqueue exited 0 reached the server (none lost),
 duplicates ≤ the connections the server saw end without QUIT after taking a
 mail, times ``UNRECORDED_AT_MOST`` (the group commit's window, see
 docs/reliability.md), every row is ``sent``, ``PRAGMA integrity_check`` is
-ok.  ``recovery`` is the time from the last kill to all delivered.
+ok.  ``recovery`` is the time from the last blow to all delivered.  Then the
+recovery times with a backlog: ``--backlog`` mails queued, a flush hit by
+SIGKILL (then SIGTERM) once the server has taken a tenth of them, and the
+time from the blow until one plain ``smtpq flush`` has delivered the rest
+(``recovery-after-kill``, ``recovery-after-term``).
 ``--parallel N`` runs the flushes with ``parallel_connections = N``.
 Exits 1 if any check fails.  Prints one summary line.
 """
@@ -48,6 +52,7 @@ def main() -> int:
     parser.add_argument("--max-delay", type=float, default=1.5)
     parser.add_argument("--seed", type=int, default=None)
     parser.add_argument("--parallel", type=int, default=1)
+    parser.add_argument("--backlog", type=int, default=300)
     args = parser.parse_args()
     seed = args.seed if args.seed is not None else random.randrange(1 << 30)
     rng = random.Random(seed)
@@ -87,6 +92,8 @@ def main() -> int:
     world.wait_for_lock()  # an orphaned parallel worker finishes its batch first
     world.smtpq("flush")  # one plain flush: no --now, no lease to wait for
     recovery = time.monotonic() - last_kill
+    after = {blow: recover_backlog(world, blow, args.backlog, accepted, problems)
+             for blow in ("SIGKILL", "SIGTERM")}
 
     copies = world.copies()
     lost = [tag for tag in accepted if copies[tag] == 0]
@@ -103,10 +110,37 @@ def main() -> int:
           f"lost={len(lost)} duplicates={duplicates} in-flight-kills={world.server.abrupt} "
           f"max-duplicates={window} parallel={args.parallel} "
           f"refused-enqueues={len(refused)} rows={dict(statuses)} integrity={integrity} "
-          f"recovery={recovery:.1f}s seconds={time.monotonic() - started:.0f} seed={seed} "
+          f"recovery={recovery:.1f}s recovery-after-kill={after['SIGKILL']:.1f}s "
+          f"recovery-after-term={after['SIGTERM']:.1f}s backlog={args.backlog} seconds={time.monotonic() - started:.0f} seed={seed} "
           f"{'OK' if ok else 'FAILED'}")
     world.close()
     return 0 if ok else 1
+
+
+def recover_backlog(world: World, blow: str, backlog: int, accepted: list[str],
+                    problems: list[str]) -> float:
+    """Queue *backlog* mails, deal a flush *blow* once the server took a tenth of them;
+    seconds from the blow until one plain flush has delivered all (inf if it did not)."""
+    tags = [f"{blow}-{n}" for n in range(backlog)]
+    for tag in tags:
+        if world.sendmail(tag).returncode == 0:
+            accepted.append(tag)
+    before = len(world.server.accepted)
+    flusher = subprocess.Popen([SMTPQ, "flush"], env=world.env,
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    while len(world.server.accepted) - before < backlog // 10 and flusher.poll() is None:
+        time.sleep(0.01)
+    struck = time.monotonic()
+    flusher.send_signal(getattr(signal, blow))
+    flusher.wait(120)
+    world.wait_for_lock()
+    world.smtpq("flush")
+    took = time.monotonic() - struck
+    pending = sum(world.statuses()[s] for s in ("queued", "deferred", "sending"))
+    if pending:
+        problems.append(f"{blow} with a backlog: {pending} message(s) not delivered")
+        return float("inf")
+    return took
 
 
 def hit(world: World, blow: str, delay: float, problems: list[str]) -> bool:

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import os
 import signal
+import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from types import FrameType
@@ -68,6 +69,9 @@ def _on_signal(signum: int, _frame: FrameType | None) -> None:
 def installed() -> Iterator[None]:
     """SIGINT/SIGTERM stop the flush (see the module doc) while inside; restored after."""
     reset()
+    if threading.current_thread() is not threading.main_thread():
+        yield  # only the main thread may set handlers (a flush run from a test's thread)
+        return
     previous = {signum: signal.signal(signum, _on_signal) for signum in STOP_SIGNALS}
     try:
         yield
