@@ -88,7 +88,32 @@ class World:
                 best, since = pending, time.monotonic()
             elif time.monotonic() - since > patience:
                 return
-            time.sleep(0.5)  # a dead flusher's claims lapse after claim_lease
+            time.sleep(0.5)  # a background flusher may still hold the lock
+
+    def lock_free(self) -> bool:
+        """Whether no flusher (nor a worker of one) holds the queue's flush lock."""
+        import fcntl
+
+        path = f"{self.database}.flush.lock"
+        try:
+            fd = os.open(path, os.O_RDONLY)
+        except FileNotFoundError:
+            return True
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return False
+        finally:
+            os.close(fd)
+        return True
+
+    def wait_for_lock(self, patience: float = 120.0) -> None:
+        """Wait until the flush lock is free (orphaned workers end after their batch)."""
+        import time
+
+        deadline = time.monotonic() + patience
+        while not self.lock_free() and time.monotonic() < deadline:
+            time.sleep(0.05)
 
     def close(self) -> None:
         self.server.stop()

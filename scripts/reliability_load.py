@@ -27,7 +27,7 @@ def main() -> int:
     parser.add_argument("--mails", type=int, default=500)
     parser.add_argument("--flushers", type=int, default=1)
     args = parser.parse_args()
-    world = World(after_enqueue="flush", claim_lease="30s")
+    world = World(after_enqueue="flush")  # the settings users run with
     failures: list[str] = []
     locked = 0
     stop = threading.Event()

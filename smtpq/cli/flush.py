@@ -21,7 +21,13 @@ def flush(ids: tuple[int, ...], account: str | None, ignore_backoff: bool, quiet
 
     With parallel_connections = N in config.toml, a large flush opens N
     connections per account (N worker processes).  Only one flush runs per
-    queue at a time; a second one exits at once.
+    queue at a time; a second one exits 0 at once, saying which flusher is
+    busy (on a terminal or with -v).  Mail left "sending" by a flusher of
+    this host that was killed is taken back at once.
+
+    Ctrl-C or SIGTERM: the mail on the wire is finished, the rest goes back
+    to the queue (due at once) and the flush exits 75; a second signal
+    drops the mail on the wire too (the next flush sends it again).
 
     \b
     Example:

@@ -46,7 +46,9 @@ def list_command(everything: bool, statuses: tuple[str, ...], as_json: bool) -> 
     """List the messages in the queue.
 
     Without options: every message not yet sent (queued, deferred, sending,
-    failed, expired), oldest first.
+    failed, expired), oldest first.  A message being sent names the flusher
+    holding it (host:pid) and whether it still runs; one whose flusher is
+    gone is "stranded": the next flush takes it back.
 
     \b
     Example:

@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
+from smtpq.queue import holders
 from smtpq.queue.states import MessageStatus
 from smtpq.sender.sysexits import exit_name
 
@@ -59,7 +60,17 @@ def entry_json(entry: QueueEntry | MessageDetail) -> dict[str, Any]:
         "next_attempt": iso(entry.next_attempt),
         "subject": entry.subject,
         "msgid": entry.msgid,
+        "holder": holder_json(entry.status, entry.claimed_by),
     }
+
+
+def holder_json(status: MessageStatus, claimed_by: str | None) -> dict[str, Any] | None:
+    """``{host, pid, alive}`` of the flusher holding a message being sent (``alive``:
+    null when it runs on another host); null for any other message."""
+    holder = holders.parse(claimed_by) if status is MessageStatus.SENDING else None
+    if holder is None:
+        return None
+    return {"host": holder.host, "pid": holder.pid, "alive": holders.alive(holder)}
 
 
 def detail_json(detail: MessageDetail) -> dict[str, Any]:
@@ -143,9 +154,27 @@ def result(exit_code: int | None, smtp_message: str | None) -> str:
     return f"{name}: {clean(smtp_message)}" if smtp_message else name
 
 
+def holder_text(claimed_by: str | None) -> str:
+    """Who holds a message being sent, and whether that flusher still runs."""
+    holder = holders.parse(claimed_by)
+    if holder is None:
+        return f"held by {clean(claimed_by) or 'an unknown flusher'}"
+    alive = holders.alive(holder)
+    name = clean(holder.name)
+    if alive is None:
+        return f"held by {name} (another host)"
+    if alive:
+        return f"held by {name} (running)"
+    return f"stranded: holder {name} is gone; the next flush takes it back"
+
+
 def last_result(entry: QueueEntry, now: datetime) -> str:
-    """The LAST RESULT cell of ``smtpq list``: the outcome, and when the next try is due."""
+    """The LAST RESULT cell of ``smtpq list``: the outcome, and when the next try is due
+    (for a message being sent: its holder first)."""
     outcome = result(entry.last_exit_code, entry.last_smtp_message)
+    if entry.status is MessageStatus.SENDING:
+        holder = holder_text(entry.claimed_by)
+        return holder if outcome == "-" else f"{holder}; {outcome}"
     if entry.status is MessageStatus.DEFERRED and entry.next_attempt is not None:
         due = "retry now" if entry.next_attempt <= now else f"retry in {span(entry.next_attempt - now)}"
         return f"{due}; {outcome}"

@@ -22,6 +22,7 @@ from smtpq.cli.render import (
     clean,
     counted,
     detail_json,
+    holder_text,
     result,
     sender,
     span,
@@ -91,6 +92,10 @@ def describe(detail: MessageDetail, now: datetime) -> Iterator[str]:
     status = detail.status.value
     if use_colour():
         status = click.style(status, fg=STATUS_COLOURS.get(detail.status))
+    if detail.status is MessageStatus.SENDING:
+        holder = holder_text(detail.claimed_by)
+        if holder.startswith("stranded"):
+            status += ", " + holder
     yield f"message {detail.id}: {status}"
     for label, value in envelope(detail, now):
         yield f"  {label + ':':<14}{value}"
@@ -134,7 +139,8 @@ def progress(detail: MessageDetail, now: datetime) -> Iterator[tuple[str, str]]:
     if detail.status in (MessageStatus.QUEUED, MessageStatus.DEFERRED):
         yield "next attempt", when(detail.next_attempt, now)
     if detail.status is MessageStatus.SENDING:
-        yield "claimed by", f"{clean(detail.claimed_by)} until {when(detail.claim_expires, now)}"
+        yield "holder", (f"{holder_text(detail.claimed_by)}, claim until "
+                         f"{when(detail.claim_expires, now)}")
     if detail.finished is not None:
         yield "finished", when(detail.finished, now)
 

@@ -15,20 +15,31 @@ first lingers a moment for more mail, so that a burst of enqueues spread over
 seconds (a loop in a script) is served by one flusher, not one per lull.  A
 flush of some mail only (``--id``, ``--account``) hands what it leaves to a
 background flush, as the enqueues that found its lock taken would have done.
+
+Before it leaves, the flusher counts the due mail once more from the start
+of the queue: a mail whose ``next_attempt`` was stamped before its commit (or,
+on PostgreSQL, whose id was committed after a higher one) can fall below the
+ids it walked; when more is due than it released itself, it walks again.
+
+Stopping (``stopping``): on SIGINT/SIGTERM the flusher pulls no more mail,
+records every outcome, gives back the claims it has not started (queued, due
+at once, no back-off consumed) and reports ``interrupted``.  Killed instead:
+on SQLite the next flusher, which holds the per-host lock, takes back at once
+the claims of every flusher of this host that is gone (``holders``); the
+lease stays for claims of other hosts (a shared server database).
 """
 
 from __future__ import annotations
 
 import contextlib
 import dataclasses
-import os
 import random
-import socket
 import time
 from collections.abc import Callable, Collection, Mapping
 from datetime import UTC, datetime
 
-from smtpq.queue.flushlock import adopt_lock, lock_path, release, try_lock
+from smtpq.queue import holders, stopping
+from smtpq.queue.flushlock import adopt_lock, lock_holder, lock_path, release, try_lock
 from smtpq.queue.policy import Outcome, decide
 from smtpq.queue.records import ClaimedMessage, Transition
 from smtpq.queue.settings import QueueSettings
@@ -58,7 +69,9 @@ class FlushRequest:
 
 @dataclasses.dataclass
 class FlushReport:
-    """Counts of what one flush did (``skipped``: another flusher holds the lock)."""
+    """Counts of what one flush did (``skipped``: another flusher holds the lock, named
+    by ``holder``; ``interrupted``: a stop signal came, and ``given_back`` claims not
+    started went back to the queue; ``taken_back``: claims of dead flushers requeued)."""
 
     sent: int = 0
     deferred: int = 0
@@ -68,6 +81,10 @@ class FlushReport:
     due: int | None = None  # counted at the start, only when progress is shown
     skipped: bool = False
     offline_reason: str | None = None
+    interrupted: bool = False
+    given_back: int = 0
+    taken_back: int = 0
+    holder: str | None = None
 
     @property
     def attempted(self) -> int:
@@ -86,28 +103,56 @@ def run_flush(settings: QueueSettings, request: FlushRequest, *, env: Mapping[st
     path = lock_path(settings.database, env)
     fd = adopt_lock(request.lock_fd) if request.lock_fd is not None else try_lock(path)
     if fd is None:
-        return FlushReport(skipped=True)
+        return FlushReport(skipped=True, holder=lock_holder(path))
     report = FlushReport()
-    with open_store(settings.database) as store:
-        rounds = Rounds(store, settings, request, env, report, progress)
+    try:
+        with open_store(settings.database) as store:
+            _flush_rounds(store, Rounds(store, settings, request, env, report, progress), fd, path)
+    except stopping.Abandoned:
+        pass  # a second stop signal outside a delivery: nothing was on the wire
+    report.interrupted = report.interrupted or stopping.requested()
+    return report
+
+
+def _flush_rounds(store: QueueStore, rounds: Rounds, fd: int, path: str) -> None:
+    """Deliver under the lock *fd*, then take it again for mail that came meanwhile."""
+    request, report = rounds.request, rounds.report
+    try:
         rounds.tidy()
-        if progress is not None:
+        if rounds.progress is not None:
             report.due = store.count_due(_now(), account=request.account, ids=request.ids,
                                          ignore_backoff=request.ignore_backoff)
-        seen = floor = 0
-        while True:
-            try:
-                seen = max(rounds.run(seen), floor)
-            finally:
-                release(fd)
-            # Mail enqueued while we held the lock: the enqueuer left it to us.
-            newer = _newer_mail(store, seen, request)
-            if newer is None:
-                _hand_off(store, settings, request, env, seen)
-                return report
-            if (fd := try_lock(path)) is None:
-                return report  # another flusher took over, and with it that mail
-            floor = newer  # taken now, or not ours to take: either way, look past it next
+    except BaseException:
+        release(fd)
+        raise
+    seen = floor = 0
+    walked_again = -1  # report.attempted when the queue was last walked from its start
+    while True:
+        try:
+            seen = max(rounds.run(seen), floor)
+        finally:
+            release(fd)
+        if stopping.requested():
+            return  # the user asked us to stop: the next flush takes the rest
+        # Mail enqueued while we held the lock: the enqueuer left it to us.
+        newer = _newer_mail(store, seen, request)
+        if newer is None and walked_again != report.attempted and _left_behind(store, request,
+                                                                               report):
+            walked_again, newer, seen = report.attempted, 0, 0  # walk again from the start
+        if newer is None:
+            _hand_off(store, rounds.settings, request, rounds.env, seen)
+            return
+        if (fd := try_lock(path)) is None:
+            return  # another flusher took over, and with it that mail
+        floor = newer  # taken now, or not ours to take: either way, look past it next
+
+
+def _left_behind(store: QueueStore, request: FlushRequest, report: FlushReport) -> bool:
+    """Whether more mail is due now than this flush released (an unreachable server):
+    some fell below the ids it walked (stamped before its commit, or committed late)."""
+    if request.ids is not None:
+        return False  # only the messages named
+    return store.count_due(_now(), account=request.account) > report.unreachable
 
 
 def _newer_mail(store: QueueStore, seen: int, request: FlushRequest) -> int | None:
@@ -149,7 +194,7 @@ class Rounds:
         """Deliver what is due above id *seen*; the highest id dealt with."""
         seen = max(seen, self.drain(seen))
         deadline = time.monotonic() + self.request.linger
-        while time.monotonic() < deadline:
+        while time.monotonic() < deadline and not stopping.requested():
             time.sleep(LINGER_POLL)
             newer = _newer_mail(self.store, seen, self.request)
             if newer is not None:
@@ -161,8 +206,24 @@ class Rounds:
         """Requeue the mail of dead flushers, expire old mail, forget old sent mail."""
         now = _now()
         self.store.reclaim_expired(now)
+        self.report.taken_back += self.take_back_dead(now)
         self.report.expired += len(self.store.expire_old(now, self.settings.max_age))
         self.store.prune_sent(now, self.settings.keep_sent)
+
+    def take_back_dead(self, now: datetime) -> int:
+        """On SQLite, requeue at once the claims of this host's flushers that are gone.
+
+        We hold the per-host flush lock, so no other flusher of this queue runs
+        here (``parallel_connections`` workers hold their flusher's lock while
+        they live); a gone one was killed (SIGKILL, OOM, power loss) and cannot
+        record anything more.  A server database keeps its own liveness (the lease).
+        """
+        from smtpq.queue.sqlite_db import sqlite_path
+
+        if sqlite_path(self.settings.database) is None:
+            return 0
+        dead = [holder for holder in self.store.claim_holders() if holders.is_dead(holder)]
+        return len(self.store.release_claims(dead, now)) if dead else 0
 
     def drain(self, after_id: int) -> int:
         """Deliver everything due above *after_id*; the highest message id claimed (0 if none)."""
@@ -180,6 +241,7 @@ class Rounds:
         limit = limit or BATCH
         worker = Worker(store, settings, self.env, self.report, self.progress)
         newest = 0
+        keep_going = stopping.checked(keep_going)
         try:
             while keep_going() and (batch := store.claim_due(
                     _now(), limit=limit, worker_id=worker.worker_id,
@@ -187,9 +249,21 @@ class Rounds:
                     ignore_backoff=request.ignore_backoff, after_id=max(after_id, newest))):
                 newest = max(m.id for m in batch)  # claims come in id order
                 worker.deliver_batch(batch)
+        except stopping.Abandoned:
+            pass  # a second stop signal: the mail on the wire is given back below
         finally:
-            worker.close()
+            try:
+                worker.close()  # what is recorded is committed; QUIT where the session allows
+            finally:
+                if stopping.requested():
+                    self.give_back(worker)
         return newest
+
+    def give_back(self, worker: Worker) -> None:
+        """Queue again, due at once, every claim of *worker* it did not finish."""
+        given = self.store.release_claims([worker.worker_id], _now())
+        self.report.given_back += len(given)
+        self.report.interrupted = True
 
 
 class ClaimsLost(Exception):
@@ -208,7 +282,7 @@ class Worker:
         self.report, self.progress = report, progress
         self.outstanding: set[int] = set()  # claimed ids of the batch not yet recorded
         self.renewed = 0.0  # time.monotonic() of the last lease renewal
-        self.worker_id = f"{socket.gethostname()}:{os.getpid()}"
+        self.worker_id = holders.worker_id()
         self.rng = random.Random()
         self.commits = GroupCommit(store)
         self.lease = settings.claim_lease  # read once: a setting made on first read
@@ -230,6 +304,8 @@ class Worker:
         self.renewed = time.monotonic()  # claim_due just set the leases
         try:
             for key, messages in groups.items():
+                if stopping.requested():
+                    break  # asked to stop: the rest of the batch is given back
                 deliver_route(self, key, messages)
         except ClaimsLost:
             # Another flusher took over (we stalled past the lease): send nothing more

@@ -14,6 +14,11 @@ No database connection crosses the fork (the store's pool is emptied first;
 each process opens its own).  A child whose flusher died (SIGKILL) stops
 after the batch it holds; what it had claimed is then delivered and recorded,
 or requeued when its lease runs out, as for any flusher.
+
+Stop signals (``stopping``): the flusher passes each SIGINT/SIGTERM it gets
+on to its workers, which ignore those signals themselves (Ctrl-C reaches the
+whole process group); each worker then stops as the flusher does and gives
+back its own unstarted claims.
 """
 
 from __future__ import annotations
@@ -27,7 +32,7 @@ import struct
 from datetime import UTC, datetime
 from typing import Any
 
-from smtpq.queue import flush
+from smtpq.queue import flush, stopping
 from smtpq.queue.flush import FlushReport, Rounds
 from smtpq.sender.errors import SmtpqError
 from smtpq.sender.sysexits import ExitCode
@@ -35,7 +40,7 @@ from smtpq.sender.sysexits import ExitCode
 #: Fewer due mails per worker than this: fewer workers (forking costs more than it gives).
 MIN_SHARE = 8
 #: The counts a worker reports (``FlushReport`` fields).
-COUNTS = ("sent", "deferred", "failed", "expired", "unreachable")
+COUNTS = ("sent", "deferred", "failed", "expired", "unreachable", "given_back")
 _SLOT = struct.Struct(f"{len(COUNTS)}q")
 
 
@@ -49,12 +54,15 @@ def drain_in_parallel(rounds: Rounds, after_id: int, workers: int) -> int:
     due = rounds.store.count_due(datetime.now(UTC), account=request.account, ids=request.ids,
                                  ignore_backoff=request.ignore_backoff)
     workers = min(workers, due // MIN_SHARE)
-    if workers < 2:
+    if workers < 2 or stopping.requested():
         return rounds.drain_alone(after_id)
     limit = min(flush.BATCH, math.ceil(due / workers))  # every worker gets a share at once
     rounds.store.close()  # no connection crosses the fork: each process opens its own
     counts = _SharedCounts(workers)
-    children = [_start_child(rounds, after_id, limit, counts, slot) for slot in range(1, workers)]
+    with stopping.held():  # each stop signal reaches every worker exactly once
+        children = [_start_child(rounds, after_id, limit, counts, slot)
+                    for slot in range(1, workers)]
+        stopping.forward_to([child.pid for child in children])
     progress = rounds.progress
     if progress is not None:  # the progress line counts every worker's mail
         rounds.progress = lambda m, v, r: progress(m, v, counts.added_to(r))
@@ -62,7 +70,8 @@ def drain_in_parallel(rounds: Rounds, after_id: int, workers: int) -> int:
         newest = rounds.drain_alone(after_id, limit=limit)
     finally:
         rounds.progress = progress
-        outcomes = [child.wait() for child in children]
+        outcomes = [child.wait_out() for child in children]
+        stopping.forget([child.pid for child in children])
     return max([newest] + [_merged(rounds.report, outcome) for outcome in outcomes])
 
 
@@ -72,6 +81,7 @@ def _merged(report: FlushReport, outcome: dict[str, Any]) -> int:
         raise WorkerFailed(outcome["error"], exit_code=outcome["exit_code"])
     for name in COUNTS:
         setattr(report, name, getattr(report, name) + outcome[name])
+    report.interrupted = report.interrupted or bool(outcome.get("interrupted"))
     return int(outcome["newest"])
 
 
@@ -98,15 +108,28 @@ class _Child:
 
     def __init__(self, pid: int, result_fd: int) -> None:
         self.pid, self.result_fd = pid, result_fd
+        self.chunks: list[bytes] = []
+        self.status: int | None = None
+
+    def wait_out(self) -> dict[str, Any]:
+        """``wait``, through any number of stop signals (the worker stops on its own)."""
+        while True:
+            try:
+                return self.wait()
+            except stopping.Abandoned:
+                continue
 
     def wait(self) -> dict[str, Any]:
-        chunks = []
-        while chunk := os.read(self.result_fd, 65536):
-            chunks.append(chunk)
-        os.close(self.result_fd)
-        _, status = os.waitpid(self.pid, 0)
-        if chunks:
-            return dict(json.loads(b"".join(chunks)))
+        if self.result_fd >= 0:
+            while chunk := os.read(self.result_fd, 65536):
+                self.chunks.append(chunk)
+            os.close(self.result_fd)
+            self.result_fd = -1
+        if self.status is None:
+            self.status = os.waitpid(self.pid, 0)[1]
+        status = self.status
+        if self.chunks:
+            return dict(json.loads(b"".join(self.chunks)))
         return {"error": f"flush worker {self.pid} died ({_describe(status)})",
                 "exit_code": ExitCode.EX_SOFTWARE}
 
@@ -126,6 +149,7 @@ def _start_child(rounds: Rounds, after_id: int, limit: int, counts: _SharedCount
         os.close(write_fd)
         return _Child(pid, read_fd)
     os.close(read_fd)  # the child, from here on: never returns
+    stopping.as_worker()
     os.write(write_fd, json.dumps(_child_work(rounds, after_id, limit, counts, slot, parent))
              .encode())
     os._exit(0)
@@ -139,13 +163,16 @@ def _child_work(rounds: Rounds, after_id: int, limit: int, counts: _SharedCounts
     try:
         newest = mine.drain_alone(after_id, limit=limit,
                                   keep_going=lambda: os.getppid() == parent)
+    except stopping.Abandoned:  # a second stop while closing: what is left, the next flush takes
+        return {"newest": 0, "interrupted": True, **{n: getattr(report, n) for n in COUNTS}}
     except SmtpqError as error:
         return {"error": error.message, "exit_code": int(error.exit_code)}
     except BaseException as error:  # noqa: BLE001 - reported to the flusher, which raises it
         return {"error": f"flush worker: {error!r}", "exit_code": ExitCode.EX_SOFTWARE}
     finally:
         rounds.store.close()
-    return {"newest": newest, **{name: getattr(report, name) for name in COUNTS}}
+    return {"newest": newest, "interrupted": report.interrupted,
+            **{name: getattr(report, name) for name in COUNTS}}
 
 
 class _SharedReport(FlushReport):

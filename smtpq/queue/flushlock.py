@@ -7,6 +7,9 @@ the lock is therefore held from that moment, and a burst of 1,000 enqueues
 starts one flusher, not 1,000.  An enqueue that finds it taken does nothing:
 the running flusher re-checks for new mail after it lets the lock go (see
 ``smtpq.queue.flush``), so no mail waits for the next cron tick.
+
+Whoever takes the lock writes ``HOST PID`` into the file (``lock_holder``
+reads it back), so a second ``smtpq flush`` can say which flusher is busy.
 """
 
 from __future__ import annotations
@@ -49,6 +52,7 @@ def try_lock(path: str) -> int | None:
     except BaseException:
         os.close(fd)
         raise
+    _stamp(fd)
     return fd
 
 
@@ -56,7 +60,28 @@ def adopt_lock(fd: int) -> int:
     """Check that an inherited descriptor really holds the lock (flock is idempotent)."""
     fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
     os.set_inheritable(fd, False)
+    _stamp(fd)  # the flusher now holds it, not the enqueue that started it
     return fd
+
+
+def _stamp(fd: int) -> None:
+    """Write who holds the lock into the file: ``HOST PID``."""
+    record = f"{os.uname().nodename} {os.getpid()}\n".encode()
+    try:
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, record, 0)
+    except OSError:
+        pass  # only informative: the flock is what excludes
+
+
+def lock_holder(path: str) -> str | None:
+    """``host:pid`` of the flusher holding the lock at *path*, as it wrote it; None if unknown."""
+    try:
+        with open(path, "rb") as file:
+            host, pid = file.read(300).decode("utf-8", "replace").split()
+    except (OSError, ValueError):
+        return None
+    return f"{host}:{pid}"
 
 
 def release(fd: int) -> None:

@@ -43,6 +43,7 @@ class QueueEntry(NamedTuple):
     subject: str | None
     msgid: str | None
     recipients: tuple[str, ...] = ()
+    claimed_by: str | None = None  # a message being sent: who holds it (``holders``)
 
 
 def read_page(connection: Connection, statuses: Sequence[MessageStatus], after: int,
@@ -51,7 +52,7 @@ def read_page(connection: Connection, statuses: Sequence[MessageStatus], after: 
     stamp, to_time = _time_reader(connection)
     columns = (M.id, M.status, M.envelope_from, M.account, M.size, stamp(M.created),
                M.attempts, M.last_exit_code, stamp(M.next_attempt), M.last_smtp_status,
-               M.last_smtp_message, M.subject, M.msgid)
+               M.last_smtp_message, M.subject, M.msgid, M.claimed_by)
     rows = connection.execute(select(*columns).where(M.status.in_(statuses), M.id > after)
                               .order_by(M.id).limit(size)).all()
     if not rows:
@@ -60,9 +61,9 @@ def read_page(connection: Connection, statuses: Sequence[MessageStatus], after: 
     return [
         QueueEntry(id_, status, sender, account, size_, to_time(created), attempts, code,
                    to_time(due) if due is not None else None, smtp_status, smtp_message,
-                   subject, msgid, addresses.get(id_, ()))
+                   subject, msgid, addresses.get(id_, ()), claimed_by)
         for (id_, status, sender, account, size_, created, attempts, code, due, smtp_status,
-             smtp_message, subject, msgid) in rows
+             smtp_message, subject, msgid, claimed_by) in rows
     ]
 
 

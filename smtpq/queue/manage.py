@@ -7,6 +7,9 @@ What the management commands need beyond the ``QueueStore`` interface:
   statements per page, never one per message;
 - ``purge``/``retry`` by id report each id they left alone and why (unknown,
   being sent, not failed), with the sysexits code the command should end with;
+- a message stranded in ``sending`` by a flusher of this host that is gone
+  (``holders``) is taken back first, so ``retry`` queues it and ``purge``
+  deletes it; only a live flusher's (or another host's) claim is refused;
 - looking does not create: a SQLite file that does not exist is an empty
   queue for every command but ``smtpq db upgrade``.
 
@@ -22,6 +25,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, BinaryIO, NamedTuple
 
+from smtpq.queue import holders
 from smtpq.queue.errors import MessageNotFound
 from smtpq.queue.sqlite_db import sqlite_path
 from smtpq.queue.states import PENDING, RETRYABLE, MessageStatus
@@ -171,7 +175,8 @@ class Queue:
     def count(self, selection: Selection) -> int:
         """How many messages ``purge(selection)`` would delete now."""
         if selection.ids is not None:
-            return sum(1 for message_id in selection.ids if self._purgeable(message_id, selection))
+            return sum(1 for message_id in dict.fromkeys(selection.ids)
+                       if self._purgeable(message_id, selection))
         statuses = selection.statuses or ()
         cutoff = selection.older_than
         return sum(1 for entry in self.entries(statuses) if _older(entry.created, cutoff)
@@ -187,6 +192,7 @@ class Queue:
         if self._store is None:
             return Outcome([], self._unknown(selection.ids or ()))
         store = self._store
+        self._take_back_stranded(selection.ids or ())
         done = [message_id for ids in _id_batches(selection.ids)
                 for message_id in store.purge(ids=ids, statuses=selection.statuses,
                                               older_than=selection.older_than)]
@@ -199,8 +205,9 @@ class Queue:
         if self._store is None:
             return Outcome([], self._unknown(ids or ()))
         store = self._store
-        done = [message_id for batch in _id_batches(ids)
-                for message_id in store.retry(now, ids=batch, all_failed=batch is None)]
+        done = self._take_back_stranded(ids or (), now)
+        done += [message_id for batch in _id_batches(ids)
+                 for message_id in store.retry(now, ids=batch, all_failed=batch is None)]
         return Outcome(done, [self._retry_refusal(message_id) for message_id in _left(ids or (), done)])
 
     # -- helpers -------------------------------------------------------------------
@@ -213,13 +220,23 @@ class Queue:
             self._engine = make_engine(self.url)
         return self._engine.execution_options(**READ_ONLY)
 
+    def _take_back_stranded(self, ids: Sequence[int], now: datetime | None = None) -> list[int]:
+        """Queue again, due now, those of *ids* held by a flusher of this host that is gone."""
+        if not ids or self._store is None:
+            return []
+        dead = [holder for holder in self._store.claim_holders() if holders.is_dead(holder)]
+        if not dead:
+            return []
+        return [message_id for batch in _id_batches(ids) if batch is not None
+                for message_id in self._store.release_claims(dead, now or utc_now(), ids=batch)]
+
     def _purgeable(self, message_id: int, selection: Selection) -> bool:
         try:
             detail = self.detail(message_id)
         except MessageNotFound:
             return False
-        return detail.status is not MessageStatus.SENDING and _older(
-            detail.created, selection.older_than)
+        busy = detail.status is MessageStatus.SENDING and not holders.is_dead(detail.claimed_by)
+        return not busy and _older(detail.created, selection.older_than)
 
     def _unknown(self, ids: Sequence[int]) -> list[Refusal]:
         return [_not_found(message_id) for message_id in ids]
@@ -230,8 +247,8 @@ class Queue:
         except MessageNotFound:
             return _not_found(message_id)
         if detail.status is MessageStatus.SENDING:
-            return Refusal(message_id, f"message {message_id} is being sent; not purged",
-                           ExitCode.EX_TEMPFAIL)
+            return Refusal(message_id, f"message {message_id} is being sent{_by(detail)}; "
+                           "not purged", ExitCode.EX_TEMPFAIL)
         return None  # kept by --older-than: not a failure
 
     def _retry_refusal(self, message_id: int) -> Refusal:
@@ -239,9 +256,21 @@ class Queue:
             detail = self.detail(message_id)
         except MessageNotFound:
             return _not_found(message_id)
+        if detail.status is MessageStatus.SENDING:
+            return Refusal(message_id, f"message {message_id} is being sent{_by(detail)}; "
+                           "not retried", ExitCode.EX_TEMPFAIL)
         allowed = " or ".join(status.value for status in RETRYABLE)
         return Refusal(message_id, f"message {message_id} is {detail.status.value}: "
                        f"only {allowed} messages can be retried", ExitCode.EX_USAGE)
+
+
+def _by(detail: MessageDetail) -> str:
+    """`` by HOST:PID`` (a live flusher, or one on another host), or nothing if unnamed."""
+    holder = holders.parse(detail.claimed_by)
+    if holder is None:
+        return ""
+    where = " on another host" if holders.alive(holder) is None else ""
+    return f" by flusher {holder.name}{where}"
 
 
 def _not_found(message_id: int) -> Refusal:

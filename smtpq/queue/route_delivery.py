@@ -20,6 +20,7 @@ from typing import BinaryIO
 
 from tenacity import Retrying, retry_if_exception, stop_after_attempt, wait_exponential
 
+from smtpq.queue import stopping
 from smtpq.queue.records import ClaimedMessage
 from smtpq.queue.routes import RouteKey
 from smtpq.queue.verdict import judge
@@ -78,8 +79,9 @@ def _send_all(worker, courier: Courier, account: Account,  # type: ignore[no-unt
 class _Feed:
     """The mails of *messages*, in order, for the courier; lease renewal between mails.
 
-    When a claim was lost (``ClaimsLost``) or the content cannot be read, it
-    stops feeding, so that the mails already on their way are still answered
+    This is the one place the next mail is pulled: a stop signal (``stopping``)
+    ends the feed here.  When a claim was lost (``ClaimsLost``) or the content
+    cannot be read, it stops feeding, so that the mails already on their way are still answered
     and recorded, and ``raise_if_stopped`` raises afterwards.
     """
 
@@ -92,6 +94,8 @@ class _Feed:
     def __iter__(self) -> Iterator[OutgoingMail]:
         for message in self.messages:
             self.close()  # the content of the mail before was sent whole
+            if stopping.requested():
+                return  # asked to stop: the mails on their way are answered, no more go
             try:
                 self.worker.renew()
                 content = self._content(message)

@@ -219,6 +219,29 @@ class SqlStore:
                     status=MessageStatus.QUEUED, next_attempt=now, **_RELEASED))
             return ids
 
+    def claim_holders(self) -> list[str]:
+        with self._read() as c:
+            return list(c.execute(select(M.claimed_by).distinct().where(
+                M.status == MessageStatus.SENDING, M.claimed_by.is_not(None))
+                .order_by(M.claimed_by)).scalars())
+
+    def release_claims(self, holders: Collection[str], now: datetime, *,
+                       ids: Collection[int] | None = None) -> list[int]:
+        held = (M.status == MessageStatus.SENDING) & M.claimed_by.in_(list(holders))
+        query = select(M.id).where(held).order_by(M.id).with_for_update(
+            skip_locked=True, key_share=True)  # a row locked now is being recorded
+        if ids is not None:
+            query = query.where(M.id.in_(list(ids)))
+        with self._write() as c:
+            chosen = list(c.execute(query).scalars())
+            for batch in sql_reads.batches(chosen):
+                # Due at once, the deferral count untouched: no server said anything.
+                c.execute(update(messages).where(M.id.in_(batch), held).values(
+                    status=MessageStatus.QUEUED, next_attempt=now, **_RELEASED))
+        for message_id in chosen:
+            self._claims.pop(message_id, None)
+        return chosen
+
     def open_content(self, message_id: int) -> BinaryIO:
         with self._read() as c:
             found = sql_reads.size_and_first_chunk(c, message_id)

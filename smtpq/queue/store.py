@@ -12,7 +12,8 @@ Rules every implementation keeps:
 - delivery is at-least-once: a message is claimed (``sending``, with a lease)
   before its DATA and marked sent only after the server's reply to it;
   a flusher that dies leaves the claim to expire and ``reclaim_expired``
-  queues the message again (RFC 5321 §3.8: an unknown outcome is treated
+  queues the message again (or, where its death is known, ``release_claims``
+  does at once) (RFC 5321 §3.8: an unknown outcome is treated
   like a 451, so a duplicate is the accepted risk, never a loss);
 - times are passed in (``now``), aware UTC, so callers and tests control the clock.
 """
@@ -70,6 +71,16 @@ class QueueStore(Protocol):
 
     def reclaim_expired(self, now: datetime) -> list[int]:
         """Queue again the messages whose lease ran out (their flusher died); no back-off."""
+
+    def claim_holders(self) -> list[str]:
+        """The distinct ``claimed_by`` of the messages being sent (``smtpq.queue.holders``)."""
+
+    def release_claims(self, holders: Collection[str], now: datetime, *,
+                       ids: Collection[int] | None = None) -> list[int]:
+        """Queue again, due at *now*, the messages being sent under a claim of one of
+        *holders* (only *ids*, if given); their ids.  No back-off is consumed and no
+        deferral counted.  For a flusher giving back the claims it has not started
+        (interrupted), and for claims of flushers known to be dead."""
 
     def open_content(self, message_id: int) -> BinaryIO:
         """The stored mail as a binary stream, read chunk by chunk (flat memory)."""

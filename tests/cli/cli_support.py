@@ -92,13 +92,14 @@ class QueueBuilder:
             store.expire(message_id, self.now, attempt=self._attempt(75, "EX_TEMPFAIL", 421, reply))
         return message_id
 
-    def sending(self, *recipients: str, **fields: object) -> int:
-        return self._claimed(*recipients, **fields)
+    def sending(self, *recipients: str, holder: str = "flusher-1", **fields: object) -> int:
+        """A message claimed by the flusher named *holder* (``claimed_by``)."""
+        return self._claimed(*recipients, holder=holder, **fields)
 
-    def _claimed(self, *recipients: str, **fields: object) -> int:
+    def _claimed(self, *recipients: str, holder: str = "flusher-1", **fields: object) -> int:
         message_id = self.queued(*recipients, **fields)  # type: ignore[arg-type]
         with open_store(self.url) as store:
-            claimed = store.claim_due(self.now, limit=1, worker_id="flusher-1", lease=LEASE,
+            claimed = store.claim_due(self.now, limit=1, worker_id=holder, lease=LEASE,
                                       ids=[message_id])
         assert [message.id for message in claimed] == [message_id]
         return message_id

@@ -84,7 +84,7 @@ class TestText:
 
     def test_a_message_being_sent_names_its_flusher(self, queue: QueueBuilder):
         text = smtpq("show", str(queue.sending())).stdout
-        assert re.search(r"claimed by:\s+flusher-1 until", text)
+        assert re.search(r"holder:\s+held by flusher-1, claim until", text)
 
     def test_a_new_message_has_no_attempts_yet(self, queue: QueueBuilder):
         text = smtpq("show", str(queue.queued())).stdout

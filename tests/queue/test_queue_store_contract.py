@@ -247,6 +247,63 @@ class TestLeases:
         assert claim(store, at=later + LEASE, ignore_backoff=True) == []
 
 
+class TestReleasingClaims:
+    """``release_claims``: a stopped flusher gives back what it has not started, and the
+    claims of a flusher known to be dead are taken back at once, without the lease."""
+
+    def test_the_holders_of_claims_are_listed_once_each(self, store: QueueStore):
+        for _ in range(3):
+            enqueue(store)
+        claim(store, limit=2, worker_id="h:1:9")
+        claim(store, worker_id="h:2:9")
+        assert store.claim_holders() == ["h:1:9", "h:2:9"]
+
+    def test_released_claims_are_queued_due_at_once_with_no_back_off_consumed(
+            self, store: QueueStore):
+        first, second, other = enqueue(store), enqueue(store), enqueue(store)
+        claim(store, limit=2, worker_id="w1")
+        claim(store, worker_id="w2")
+        later = T0 + MINUTE
+        assert store.release_claims(["w1"], later) == [first, second]
+        for message_id in (first, second):
+            detail = store.get_message(message_id)
+            assert detail is not None
+            assert (detail.status, detail.next_attempt, detail.deferrals) == (S.QUEUED, later, 0)
+            assert (detail.claimed_by, detail.claim_expires, detail.attempts) == (None, None, 0)
+        assert status_of(store, other) == S.SENDING
+        assert claim(store, at=later, worker_id="w3") == [first, second]
+
+    def test_release_can_be_limited_to_some_ids(self, store: QueueStore):
+        first, second = enqueue(store), enqueue(store)
+        claim(store, worker_id="w1")
+        assert store.release_claims(["w1"], T0, ids=[second]) == [second]
+        assert (status_of(store, first), status_of(store, second)) == (S.SENDING, S.QUEUED)
+
+    def test_a_released_message_keeps_its_deferral_count(self, store: QueueStore):
+        message_id = enqueue(store)
+        claim(store)
+        store.defer(message_id, T0, T0 + MINUTE)
+        claim(store, at=T0 + MINUTE, worker_id="w1")
+        store.release_claims(["w1"], T0 + 2 * MINUTE)
+        detail = store.get_message(message_id)
+        assert detail is not None and (detail.status, detail.deferrals) == (S.QUEUED, 1)
+
+    def test_only_messages_being_sent_are_released(self, store: QueueStore):
+        message_id = enqueue(store)
+        claim(store, worker_id="w1")
+        store.mark_sent(message_id, T0, attempt=attempt())
+        assert store.release_claims(["w1"], T0) == []
+        assert store.release_claims([], T0) == []
+        assert status_of(store, message_id) == S.SENT
+
+    def test_the_releasing_worker_cannot_record_a_verdict_afterwards(self, store: QueueStore):
+        message_id = enqueue(store)
+        claim(store, worker_id="w1")
+        store.release_claims(["w1"], T0)
+        assert store.defer(message_id, T0, T0 + MINUTE, worker_id="w1") is False
+        assert status_of(store, message_id) == S.QUEUED
+
+
 # -- outcomes --------------------------------------------------------------------
 
 

@@ -204,6 +204,24 @@ class QueueHome:
         lapse = max(self.detail(i).claim_expires for i, s in statuses.items() if s == "sending")
         wait_until(lambda: datetime.now(UTC) > lapse, timeout=5, message="the claims to lapse")
 
+    def flush_lock_free(self) -> bool:
+        """Whether no flusher (nor a worker of one) holds this queue's per-host flush lock."""
+        import fcntl
+
+        from smtpq.queue.flushlock import lock_path
+
+        try:
+            fd = os.open(lock_path(self.url, self.env), os.O_RDONLY)
+        except FileNotFoundError:
+            return True
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return False
+        finally:
+            os.close(fd)  # closing our own descriptor lets our flock go
+        return True
+
     def detail(self, message_id: int) -> Any:
         with self.store() as store:
             detail = store.get_message(message_id)
