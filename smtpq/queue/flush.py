@@ -28,6 +28,7 @@ import time
 from collections.abc import Callable, Collection, Mapping
 from datetime import UTC, datetime
 
+from smtpq.queue.flush_events import FlushEvent, exit_status, from_expired, from_verdict
 from smtpq.queue.flushlock import adopt_lock, lock_path, release, try_lock
 from smtpq.queue.policy import Outcome, decide
 from smtpq.queue.records import ClaimedMessage, Transition
@@ -68,10 +69,17 @@ class FlushReport:
     due: int | None = None  # counted at the start, only when progress is shown
     skipped: bool = False
     offline_reason: str | None = None
+    #: What happened to each mail, in order (``flush_events``).
+    events: list[FlushEvent] = dataclasses.field(default_factory=list)
 
     @property
     def attempted(self) -> int:
         return self.sent + self.deferred + self.failed + self.expired + self.unreachable
+
+    @property
+    def exit_code(self) -> int:
+        """The worst thing that happened to the mail of this flush (``exit_status``)."""
+        return exit_status(self.events, interrupted=bool(getattr(self, "interrupted", False)))
 
 
 #: Called after each message with (message, its verdict, the report so far).
@@ -161,7 +169,11 @@ class Rounds:
         """Requeue the mail of dead flushers, expire old mail, forget old sent mail."""
         now = _now()
         self.store.reclaim_expired(now)
-        self.report.expired += len(self.store.expire_old(now, self.settings.max_age))
+        expired = self.store.expire_old(now, self.settings.max_age)
+        self.report.expired += len(expired)
+        for message_id in expired:  # said by the flush: expiry is never silent
+            if (detail := self.store.get_message(message_id)) is not None:
+                self.report.events.append(from_expired(detail))
         self.store.prune_sent(now, self.settings.keep_sent)
 
     def drain(self, after_id: int) -> int:
@@ -270,6 +282,7 @@ class Worker:
                                     verdict.attempt, decision.next_attempt, self.worker_id))
         self.outstanding.discard(message.id)
         self._count(outcome, decision.status)
+        self.report.events.append(from_verdict(message, verdict, decision.status))
         if self.progress is not None:
             self.progress(message, verdict, self.report)
 

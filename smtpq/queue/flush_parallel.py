@@ -29,6 +29,7 @@ from typing import Any
 
 from smtpq.queue import flush
 from smtpq.queue.flush import FlushReport, Rounds
+from smtpq.queue.flush_events import FlushEvent
 from smtpq.sender.errors import SmtpqError
 from smtpq.sender.sysexits import ExitCode
 
@@ -72,6 +73,7 @@ def _merged(report: FlushReport, outcome: dict[str, Any]) -> int:
         raise WorkerFailed(outcome["error"], exit_code=outcome["exit_code"])
     for name in COUNTS:
         setattr(report, name, getattr(report, name) + outcome[name])
+    report.events.extend(FlushEvent(**event) for event in outcome.get("events", ()))
     return int(outcome["newest"])
 
 
@@ -145,7 +147,8 @@ def _child_work(rounds: Rounds, after_id: int, limit: int, counts: _SharedCounts
         return {"error": f"flush worker: {error!r}", "exit_code": ExitCode.EX_SOFTWARE}
     finally:
         rounds.store.close()
-    return {"newest": newest, **{name: getattr(report, name) for name in COUNTS}}
+    return {"newest": newest, **{name: getattr(report, name) for name in COUNTS},
+            "events": [event.as_dict() for event in report.events]}
 
 
 class _SharedReport(FlushReport):
