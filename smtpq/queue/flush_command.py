@@ -74,9 +74,8 @@ def summary_lines(report: FlushReport, *, verbose: bool, quiet: bool,
 
 
 def _offline_line(report: FlushReport, reason: str) -> str:
-    why = f" ({reason})" if reason else ""
-    return (f"offline: server not reachable{why}, "
-            f"{report.unreachable} message(s) stay queued")
+    why = f": {reason}" if reason else ""
+    return f"offline: server not reachable, {report.unreachable} message(s) stay queued{why}"
 
 
 def flush_from_sendmail(cmd: CommandLine, *, env: Mapping[str, str]) -> int:

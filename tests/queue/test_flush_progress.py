@@ -45,8 +45,8 @@ def test_offline_is_said_once_on_a_terminal_and_off_it_but_not_with_quiet() -> N
     offline = FlushReport(unreachable=2, events=[
         _event("unreachable", 1, "cannot connect to 127.0.0.1, port 1: Connection refused"),
         _event("unreachable", 2, "cannot connect to 127.0.0.1, port 1: Connection refused")])
-    expected = ["offline: server not reachable (cannot connect to 127.0.0.1, port 1: "
-                "Connection refused), 2 message(s) stay queued"]
+    expected = ["offline: server not reachable, 2 message(s) stay queued: "
+                "cannot connect to 127.0.0.1, port 1: Connection refused"]
     assert summary_lines(offline, verbose=False, quiet=False, tty=True) == expected
     assert summary_lines(offline, verbose=False, quiet=False, tty=False) == expected
     assert summary_lines(offline, verbose=False, quiet=True, tty=False) == []
