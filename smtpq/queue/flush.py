@@ -71,6 +71,7 @@ class FlushReport:
     offline_reason: str | None = None
     #: What happened to each mail, in order (``flush_events``).
     events: list[FlushEvent] = dataclasses.field(default_factory=list)
+    last_sent: datetime | None = None  # when the server last accepted a mail of this flush
 
     @property
     def attempted(self) -> int:
@@ -97,6 +98,7 @@ def run_flush(settings: QueueSettings, request: FlushRequest, *, env: Mapping[st
         return FlushReport(skipped=True)
     report = FlushReport()
     with open_store(settings.database) as store:
+        run_id = store.begin_flush_run(socket.gethostname(), os.getpid(), _now())
         rounds = Rounds(store, settings, request, env, report, progress)
         rounds.tidy()
         if progress is not None:
@@ -112,10 +114,25 @@ def run_flush(settings: QueueSettings, request: FlushRequest, *, env: Mapping[st
             newer = _newer_mail(store, seen, request)
             if newer is None:
                 _hand_off(store, settings, request, env, seen)
-                return report
+                return _journaled(store, run_id, report)
             if (fd := try_lock(path)) is None:
-                return report  # another flusher took over, and with it that mail
+                # another flusher took over, and with it that mail
+                return _journaled(store, run_id, report)
             floor = newer  # taken now, or not ours to take: either way, look past it next
+
+
+def _journaled(store: QueueStore, run_id: int, report: FlushReport) -> FlushReport:
+    """Finish the run's entry in the flush journal (``smtpq status``); *report*."""
+    from smtpq.queue.flush_events import UNREACHABLE
+    from smtpq.queue.health_records import FlushRunEnd
+
+    offline = next((e.reason for e in report.events if e.kind == UNREACHABLE), None)
+    note = "interrupted" if getattr(report, "interrupted", False) else (
+        f"offline: {offline}" if offline is not None else None)
+    store.finish_flush_run(run_id, FlushRunEnd(
+        _now(), report.exit_code, report.sent, report.deferred, report.failed,
+        report.expired, report.unreachable, report.last_sent, note))
+    return report
 
 
 def _newer_mail(store: QueueStore, seen: int, request: FlushRequest) -> int | None:
@@ -283,6 +300,8 @@ class Worker:
         self.outstanding.discard(message.id)
         self._count(outcome, decision.status)
         self.report.events.append(from_verdict(message, verdict, decision.status))
+        if decision.status is MessageStatus.SENT:
+            self.report.last_sent = now
         if self.progress is not None:
             self.progress(message, verdict, self.report)
 

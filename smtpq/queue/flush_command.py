@@ -27,11 +27,15 @@ from smtpq.sender.options import CommandLine
 def flush(request: FlushRequest, *, env: Mapping[str, str], verbose: bool = False,
           quiet: bool = False, out: TextIO | None = None) -> FlushReport:
     """Run one flush and describe it on *out* (stderr by default) as asked."""
+    from smtpq.queue.manage import require_database
+
     out = out or sys.stderr
     tty = _isatty(out)
+    settings = load_settings(env)
+    require_database(settings.database, env)  # a typo is not an empty queue
     progress = TtyProgress(out) if tty and not quiet else None
     try:
-        report = run_flush(load_settings(env), request, env=env, progress=progress)
+        report = run_flush(settings, request, env=env, progress=progress)
     finally:
         if progress is not None:
             progress.close()

@@ -74,6 +74,9 @@ def _merged(report: FlushReport, outcome: dict[str, Any]) -> int:
     for name in COUNTS:
         setattr(report, name, getattr(report, name) + outcome[name])
     report.events.extend(FlushEvent(**event) for event in outcome.get("events", ()))
+    if outcome.get("last_sent"):
+        last = datetime.fromisoformat(outcome["last_sent"])
+        report.last_sent = max(last, report.last_sent or last)
     return int(outcome["newest"])
 
 
@@ -148,7 +151,8 @@ def _child_work(rounds: Rounds, after_id: int, limit: int, counts: _SharedCounts
     finally:
         rounds.store.close()
     return {"newest": newest, **{name: getattr(report, name) for name in COUNTS},
-            "events": [event.as_dict() for event in report.events]}
+            "events": [event.as_dict() for event in report.events],
+            "last_sent": report.last_sent.isoformat() if report.last_sent else None}
 
 
 class _SharedReport(FlushReport):
