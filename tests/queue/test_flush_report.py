@@ -133,3 +133,16 @@ def test_on_a_terminal_the_counts_stay_on_screen(queue_home: QueueHome, server_a
         f"deferred {later} <later@example.net>: 451 4.7.1 try later",
         "sent 1, deferred 1, failed 0, expired 0, still queued 0"]
     assert sent != later
+
+
+def test_sendmail_q_says_and_exits_the_same(queue_home: QueueHome) -> None:
+    from tests.support.queue_home import SENDMAIL, closed_port
+
+    queue_home.account(closed_port())
+    enqueued(queue_home)
+
+    result = queue_home.run([SENDMAIL, "-q"])
+
+    assert result.returncode == 75
+    (line,) = lines(result)
+    assert line.startswith("offline: server not reachable, 1 message(s) stay queued: ")
