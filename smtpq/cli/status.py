@@ -48,11 +48,11 @@ def status_lines(health: Health, database: str) -> list[str]:
     facts, now = health.facts, health.now
     counts = ", ".join(f"{facts.counts.get(s.value, 0)} {s.value}" for s in MessageStatus)
     age = health.oldest_age
-    lines = [f"database:      {database}",
-             f"messages:      {counts}",
-             f"oldest queued: {'-' if age is None else span(age) + ' ago'}",
-             f"last flush:    {_run_text(facts.last_run, now)}",
-             f"last delivery: {when(facts.last_delivery, now)}"]
+    lines = [f"database:       {database}",
+             f"messages:       {counts}",
+             f"oldest waiting: {'-' if age is None else span(age) + ' old'}",
+             f"last flush:     {_run_text(facts.last_run, now)}",
+             f"last delivery:  {when(facts.last_delivery, now)}"]
     if health.dead:
         held = ", ".join(f"{h.message_id} ({h.claimed_by})" for h in health.dead)
         lines.append(f"held by dead flushers: {held} (the next flush takes them back)")

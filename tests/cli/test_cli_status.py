@@ -55,7 +55,7 @@ class TestStatus:
         assert facts["dead_holders"] == []
 
         text = queue_home.smtpq("status").stdout.decode().splitlines()
-        assert text[1] == ("messages:      1 queued, 0 deferred, 0 sending, 1 sent, 0 failed, "
+        assert text[1] == ("messages:       1 queued, 0 deferred, 0 sending, 1 sent, 0 failed, "
                            "0 expired, 0 held")
         assert "exit 75" in text[3] and "offline" in text[3]
         assert not text[4].endswith("-")  # a last delivery
