@@ -27,6 +27,7 @@ import socket
 import time
 from collections.abc import Callable, Collection, Mapping
 from datetime import UTC, datetime
+from typing import Any
 
 from smtpq.queue.flush_events import FlushEvent, exit_status, from_expired, from_verdict
 from smtpq.queue.flushlock import adopt_lock, lock_path, release, try_lock
@@ -169,6 +170,9 @@ class Rounds:
                  env: Mapping[str, str], report: FlushReport, progress: Progress | None) -> None:
         self.store, self.settings, self.request = store, settings, request
         self.env, self.report, self.progress = env, report, progress
+        # The routes' accounts, for every drain of this flush: a password asked
+        # for at AUTH is asked once per account and flush (``routes``).
+        self.accounts: dict[Any, Any] = {}
 
     def run(self, seen: int) -> int:
         """Deliver what is due above id *seen*; the highest id dealt with."""
@@ -207,7 +211,8 @@ class Rounds:
         """``drain`` in this process alone (claims of at most *limit* mails, ``BATCH``)."""
         store, settings, request = self.store, self.settings, self.request
         limit = limit or BATCH
-        worker = Worker(store, settings, self.env, self.report, self.progress)
+        worker = Worker(store, settings, self.env, self.report, self.progress,
+                        accounts=self.accounts)
         newest = 0
         try:
             while keep_going() and (batch := store.claim_due(
@@ -229,7 +234,8 @@ class Worker:
     """Delivers claimed batches and records every outcome in the store."""
 
     def __init__(self, store: QueueStore, settings: QueueSettings, env: Mapping[str, str],
-                 report: FlushReport, progress: Progress | None) -> None:
+                 report: FlushReport, progress: Progress | None,
+                 accounts: dict[Any, Any] | None = None) -> None:
         from smtpq.queue.group_commit import GroupCommit
         from smtpq.queue.routes import RouteCouriers
 
@@ -242,7 +248,7 @@ class Worker:
         self.commits = GroupCommit(store)
         self.lease = settings.claim_lease  # read once: a setting made on first read
         self.routes = RouteCouriers(env, on_idle=self.commits.commit_when_idle,
-                                    before_quit=self.commits.commit)
+                                    before_quit=self.commits.commit, accounts=accounts)
 
     def close(self) -> None:
         """Commit what is pending, then QUIT every connection."""

@@ -67,9 +67,11 @@ class RouteCouriers:
     """
 
     def __init__(self, env: Mapping[str, str], on_idle: Callable[[], None] | None = None,
-                 before_quit: Callable[[], None] = lambda: None) -> None:
+                 before_quit: Callable[[], None] = lambda: None,
+                 accounts: dict[tuple[RouteKey, str], Account] | None = None) -> None:
         self.env, self.on_idle, self.before_quit = env, on_idle, before_quit
-        self._accounts: dict[tuple[RouteKey, str], Account] = {}
+        # Shared by the drains of one flush when given (``Rounds.accounts``).
+        self._accounts: dict[tuple[RouteKey, str], Account] = {} if accounts is None else accounts
         self._couriers: dict[RouteKey, Courier] = {}
 
     def account(self, key: RouteKey, envelope_from: str) -> Account:
