@@ -235,7 +235,7 @@ _SMTPQ_TAIL = (
     ("FILES", _FILES),
     ("ENVIRONMENT", _ENVIRONMENT),
     ("EXIT STATUS", ("0 on success; a sysexits(3) code otherwise (64 usage, 66 no such "
-                     "message, 73 cannot create, 75 try again, 77 permission, 78 configuration).\n\n"
+                     "message or queue database, 73 cannot create, 75 try again, 77 permission, 78 configuration).\n\n"
                      "smtpq flush exits with the worst thing that happened to the mail it "
                      "handled: 0 all sent or nothing to do; 75 something deferred, the server "
                      "unreachable, or the flush interrupted (the mail stays queued); the "
