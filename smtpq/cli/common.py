@@ -13,13 +13,15 @@ import sys
 
 import click
 
-from smtpq.queue.manage import Queue
+from smtpq.queue.manage import Queue, database_named
 from smtpq.queue.settings import load_settings
 
 
 def open_queue(*, create: bool = False) -> Queue:
-    """The configured queue, closed with the current command (created only if *create*)."""
-    queue = Queue(load_settings().database, create=create)
+    """The configured queue, closed with the current command (created only if *create*;
+    one the user named must exist, and every queue must be readable)."""
+    url = load_settings().database
+    queue = Queue(url, create=create, must_exist=database_named(url))
     click.get_current_context().call_on_close(queue.close)
     return queue
 

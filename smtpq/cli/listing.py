@@ -62,6 +62,8 @@ def list_command(everything: bool, statuses: tuple[str, ...], as_json: bool) -> 
         write_json(queue.pages(wanted))
     else:
         empty = "no matching messages" if statuses else "queue is empty"
+        if click.get_current_context().find_root().info_name == "mailq":
+            empty = MAILQ_EMPTY  # as sendmail and Postfix say it
         write_table(queue.entries(wanted), empty=empty)
 
 
@@ -118,16 +120,23 @@ def table_row(entry: QueueEntry, now: datetime) -> list[str]:
     ]
 
 
+#: What sendmail's and Postfix's ``mailq`` print for an empty queue.
+MAILQ_EMPTY = "Mail queue is empty"
+
+
 def print_queue(environ: Mapping[str, str] | None = None,
                 statuses: Collection[MessageStatus] = PENDING) -> int:
     """``mailq`` / ``smtpq-sendmail -bp``: print the queue table; the exit code (0).
 
+    An empty queue is ``Mail queue is empty``, as sendmail and Postfix say it.
     Raises ``SmtpqError`` (for the caller's boundary) when the settings or the
-    database cannot be read.  Imports click and SQLAlchemy: call it lazily.
+    database cannot be read, or a database the user named does not exist.
+    Imports click and SQLAlchemy: call it lazily.
     """
-    from smtpq.queue.manage import Queue
+    from smtpq.queue.manage import Queue, database_named
     from smtpq.queue.settings import load_settings
 
-    with Queue(load_settings(environ).database) as queue:
-        write_table(queue.entries(statuses))
+    url = load_settings(environ).database
+    with Queue(url, must_exist=database_named(url, environ)) as queue:
+        write_table(queue.entries(statuses), empty=MAILQ_EMPTY)
     return 0

@@ -19,6 +19,7 @@ import click
 
 from smtpq import __version__
 from smtpq.cli import boundary
+from smtpq.cli.check import check
 from smtpq.cli.completion import completion
 from smtpq.cli.db import db
 from smtpq.cli.group import SmtpqGroup
@@ -26,6 +27,7 @@ from smtpq.cli.import_msmtpq import import_msmtpq
 from smtpq.cli.listing import list_command
 from smtpq.cli.manage import purge, retry
 from smtpq.cli.show import show
+from smtpq.cli.status import status
 
 CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"]}
 
@@ -64,7 +66,8 @@ def send(args: tuple[str, ...]) -> None:
     sendmail_main(["smtpq send", *args])
 
 
-for _command in (list_command, show, purge, retry, db, completion, import_msmtpq):
+for _command in (list_command, show, purge, retry, status, check, db, completion,
+                 import_msmtpq):
     cli.add_command(_command)
 
 # The flush command lives with the flush worker; added when that module exists.

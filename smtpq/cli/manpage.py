@@ -243,8 +243,15 @@ _SMTPQ_TAIL = (
     ("ENVIRONMENT", _ENVIRONMENT),
     ("EXIT STATUS", ("0 on success; a sysexits(3) code otherwise (64 usage, 65 damaged "
                      "queue found by db check or messages lost by db recover, 66 no such "
-                     "message, 73 cannot create, 74 damaged or lost queue database, 75 try "
-                     "again, 77 permission, 78 configuration).")),
+                     "message or queue database, 73 cannot create, 74 damaged or lost queue "
+                     "database, 75 try again, 77 permission, 78 configuration).\n\n"
+                     "smtpq flush exits with the worst thing that happened to the mail it "
+                     "handled: 0 all sent or nothing to do; 75 something deferred, the server "
+                     "unreachable, or the flush interrupted (the mail stays queued); the "
+                     "failure's own code (69 unavailable, 65 data, ...) when mail failed or "
+                     "expired for good, which beats 75.\n\n"
+                     "smtpq check exits 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN (the monitoring "
+                     "plugin convention).")),
     ("SEE ALSO", "smtpq-sendmail(1), msmtp(1), mailq(1), crontab(5), systemd.timer(5)"),
 )
 
@@ -272,7 +279,8 @@ _SENDMAIL_TAIL = (
     ("EXIT STATUS", ("As msmtp: 0 when the mail is queued (or sent, with --send-now), "
                      "else a sysexits(3) code: 64 usage, 65 data, 68 no host, 69 unavailable, "
                      "74 I/O, 75 temporary failure, 76 protocol, 77 permission, "
-                     "78 configuration.")),
+                     "78 configuration.  With -q, as smtpq flush: 0 all sent, 75 deferred or "
+                     "offline, the failure's code when mail failed or expired for good.")),
     ("SEE ALSO", "smtpq(1), msmtp(1), sendmail(8), mailq(1)"),
 )
 

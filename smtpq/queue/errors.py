@@ -29,6 +29,17 @@ class MessageNotFound(SmtpqError):
         self.message_id = message_id
 
 
+class DatabaseMissing(SmtpqError):
+    """The queue database the user named (``SMTPQ_DATABASE``, config.toml) does not exist:
+    a typo must not look like an empty queue."""
+
+    exit_code = ExitCode.EX_NOINPUT
+
+    def __init__(self, where: str) -> None:
+        super().__init__(f"the queue database {where} does not exist "
+                         "(named by $SMTPQ_DATABASE or database in config.toml)")
+
+
 # Primary SQLite result codes (https://www.sqlite.org/rescode.html).
 _SQLITE_EXIT = {
     3: ExitCode.EX_CANTCREAT,  # SQLITE_PERM

@@ -37,8 +37,10 @@ import random
 import time
 from collections.abc import Callable, Collection, Mapping
 from datetime import UTC, datetime
+from typing import Any
 
 from smtpq.queue import holders, stopping
+from smtpq.queue.flush_events import FlushEvent, exit_status, from_expired, from_verdict
 from smtpq.queue.flushlock import adopt_lock, lock_holder, lock_path, release, try_lock
 from smtpq.queue.policy import Outcome, decide
 from smtpq.queue.records import ClaimedMessage, Transition
@@ -85,10 +87,18 @@ class FlushReport:
     given_back: int = 0
     taken_back: int = 0
     holder: str | None = None
+    #: What happened to each mail, in order (``flush_events``).
+    events: list[FlushEvent] = dataclasses.field(default_factory=list)
+    last_sent: datetime | None = None  # when the server last accepted a mail of this flush
 
     @property
     def attempted(self) -> int:
         return self.sent + self.deferred + self.failed + self.expired + self.unreachable
+
+    @property
+    def exit_code(self) -> int:
+        """The worst thing that happened to the mail of this flush (``exit_status``)."""
+        return exit_status(self.events, interrupted=bool(getattr(self, "interrupted", False)))
 
 
 #: Called after each message with (message, its verdict, the report so far).
@@ -107,10 +117,17 @@ def run_flush(settings: QueueSettings, request: FlushRequest, *, env: Mapping[st
     report = FlushReport()
     try:
         with open_store(settings.database) as store:
-            _flush_rounds(store, Rounds(store, settings, request, env, report, progress), fd, path)
+            run_id = store.begin_flush_run(socket.gethostname(), os.getpid(), _now())
+            try:
+                _flush_rounds(store, Rounds(store, settings, request, env, report, progress),
+                              fd, path)
+            except stopping.Abandoned:
+                pass  # a second stop signal outside a delivery: nothing was on the wire
+            finally:
+                report.interrupted = report.interrupted or stopping.requested()
+                _journaled(store, run_id, report)
     except stopping.Abandoned:
-        pass  # a second stop signal outside a delivery: nothing was on the wire
-    report.interrupted = report.interrupted or stopping.requested()
+        report.interrupted = True
     return report
 
 
@@ -155,6 +172,20 @@ def _left_behind(store: QueueStore, request: FlushRequest, report: FlushReport) 
     return store.count_due(_now(), account=request.account) > report.unreachable
 
 
+def _journaled(store: QueueStore, run_id: int, report: FlushReport) -> FlushReport:
+    """Finish the run's entry in the flush journal (``smtpq status``); *report*."""
+    from smtpq.queue.flush_events import UNREACHABLE
+    from smtpq.queue.health_records import FlushRunEnd
+
+    offline = next((e.reason for e in report.events if e.kind == UNREACHABLE), None)
+    note = "interrupted" if getattr(report, "interrupted", False) else (
+        f"offline: {offline}" if offline is not None else None)
+    store.finish_flush_run(run_id, FlushRunEnd(
+        _now(), report.exit_code, report.sent, report.deferred, report.failed,
+        report.expired, report.unreachable, report.last_sent, note))
+    return report
+
+
 def _newer_mail(store: QueueStore, seen: int, request: FlushRequest) -> int | None:
     """The lowest id above *seen* of queued mail that *request* takes, or None."""
     if request.ids is not None:
@@ -189,6 +220,9 @@ class Rounds:
                  env: Mapping[str, str], report: FlushReport, progress: Progress | None) -> None:
         self.store, self.settings, self.request = store, settings, request
         self.env, self.report, self.progress = env, report, progress
+        # The routes' accounts, for every drain of this flush: a password asked
+        # for at AUTH is asked once per account and flush (``routes``).
+        self.accounts: dict[Any, Any] = {}
 
     def run(self, seen: int) -> int:
         """Deliver what is due above id *seen*; the highest id dealt with."""
@@ -207,7 +241,11 @@ class Rounds:
         now = _now()
         self.store.reclaim_expired(now)
         self.report.taken_back += self.take_back_dead(now)
-        self.report.expired += len(self.store.expire_old(now, self.settings.max_age))
+        expired = self.store.expire_old(now, self.settings.max_age)
+        self.report.expired += len(expired)
+        for message_id in expired:  # said by the flush: expiry is never silent
+            if (detail := self.store.get_message(message_id)) is not None:
+                self.report.events.append(from_expired(detail))
         self.store.prune_sent(now, self.settings.keep_sent)
 
     def take_back_dead(self, now: datetime) -> int:
@@ -239,7 +277,8 @@ class Rounds:
         """``drain`` in this process alone (claims of at most *limit* mails, ``BATCH``)."""
         store, settings, request = self.store, self.settings, self.request
         limit = limit or BATCH
-        worker = Worker(store, settings, self.env, self.report, self.progress)
+        worker = Worker(store, settings, self.env, self.report, self.progress,
+                        accounts=self.accounts)
         newest = 0
         keep_going = stopping.checked(keep_going)
         try:
@@ -274,7 +313,8 @@ class Worker:
     """Delivers claimed batches and records every outcome in the store."""
 
     def __init__(self, store: QueueStore, settings: QueueSettings, env: Mapping[str, str],
-                 report: FlushReport, progress: Progress | None) -> None:
+                 report: FlushReport, progress: Progress | None,
+                 accounts: dict[Any, Any] | None = None) -> None:
         from smtpq.queue.group_commit import GroupCommit
         from smtpq.queue.routes import RouteCouriers
 
@@ -287,7 +327,7 @@ class Worker:
         self.commits = GroupCommit(store)
         self.lease = settings.claim_lease  # read once: a setting made on first read
         self.routes = RouteCouriers(env, on_idle=self.commits.commit_when_idle,
-                                    before_quit=self.commits.commit)
+                                    before_quit=self.commits.commit, accounts=accounts)
 
     def close(self) -> None:
         """Commit what is pending, then QUIT every connection."""
@@ -346,6 +386,9 @@ class Worker:
                                     verdict.attempt, decision.next_attempt, self.worker_id))
         self.outstanding.discard(message.id)
         self._count(outcome, decision.status)
+        self.report.events.append(from_verdict(message, verdict, decision.status))
+        if decision.status is MessageStatus.SENT:
+            self.report.last_sent = now
         if self.progress is not None:
             self.progress(message, verdict, self.report)
 

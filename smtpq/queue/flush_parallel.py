@@ -34,6 +34,7 @@ from typing import Any
 
 from smtpq.queue import flush, stopping
 from smtpq.queue.flush import FlushReport, Rounds
+from smtpq.queue.flush_events import FlushEvent
 from smtpq.sender.errors import SmtpqError
 from smtpq.sender.sysexits import ExitCode
 
@@ -82,6 +83,10 @@ def _merged(report: FlushReport, outcome: dict[str, Any]) -> int:
     for name in COUNTS:
         setattr(report, name, getattr(report, name) + outcome[name])
     report.interrupted = report.interrupted or bool(outcome.get("interrupted"))
+    report.events.extend(FlushEvent(**event) for event in outcome.get("events", ()))
+    if outcome.get("last_sent"):
+        last = datetime.fromisoformat(outcome["last_sent"])
+        report.last_sent = max(last, report.last_sent or last)
     return int(outcome["newest"])
 
 
@@ -172,7 +177,9 @@ def _child_work(rounds: Rounds, after_id: int, limit: int, counts: _SharedCounts
     finally:
         rounds.store.close()
     return {"newest": newest, "interrupted": report.interrupted,
-            **{name: getattr(report, name) for name in COUNTS}}
+            **{name: getattr(report, name) for name in COUNTS},
+            "events": [event.as_dict() for event in report.events],
+            "last_sent": report.last_sent.isoformat() if report.last_sent else None}
 
 
 class _SharedReport(FlushReport):

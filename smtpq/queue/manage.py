@@ -10,8 +10,11 @@ What the management commands need beyond the ``QueueStore`` interface:
 - a message stranded in ``sending`` by a flusher of this host that is gone
   (``holders``) is taken back first, so ``retry`` queues it and ``purge``
   deletes it; only a live flusher's (or another host's) claim is refused;
-- looking does not create: a SQLite file that does not exist is an empty
-  queue for every command but ``smtpq db upgrade``.
+- looking does not create: a SQLite file that does not exist at the default
+  location is an empty queue for every command but ``smtpq db upgrade``; one
+  the user named (``SMTPQ_DATABASE``, config.toml) is an error
+  (``DatabaseMissing``), and so is one that cannot be read; one the queue
+  marker says held mail is a vanished queue (``queue_marker``), never empty.
 
 Mutations go through the store, so its rules (one transaction per call, never
 touch a message being sent) hold here too.
@@ -20,13 +23,14 @@ touch a message being sent) hold here too.
 from __future__ import annotations
 
 import os
-from collections.abc import Collection, Iterator, Sequence
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, BinaryIO, NamedTuple
 
 from smtpq.queue import holders
-from smtpq.queue.errors import MessageNotFound
+from smtpq.queue.errors import DatabaseMissing, MessageNotFound
+from smtpq.queue.health_records import QueueHealth
 from smtpq.queue.sqlite_db import sqlite_path
 from smtpq.queue.states import PENDING, RETRYABLE, MessageStatus
 from smtpq.sender.errors import SmtpqError
@@ -85,16 +89,38 @@ class Outcome:
 def database_missing(url: str) -> bool:
     """Whether *url* names a SQLite file that does not exist yet (an empty queue).
 
-    Raises ``StoreError`` (EX_IOERR) when the queue marker says the file held
-    mail: a vanished queue is not an empty one.
+    A file that cannot be looked at (a directory without search permission) is
+    not missing: opening it then says why it cannot be read.  Raises
+    ``StoreError`` (EX_IOERR) when the queue marker says the file held mail: a
+    vanished queue is not an empty one.
     """
     path = sqlite_path(url)
-    if path is None or os.path.exists(path):
+    if path is None:
         return False
-    from smtpq.queue.queue_marker import check_present
+    try:
+        os.stat(path)
+    except FileNotFoundError:
+        from smtpq.queue.queue_marker import check_present
 
-    check_present(path)
-    return True
+        check_present(path)
+        return True
+    except OSError:
+        return False
+    return False
+
+
+def database_named(url: str, environ: Mapping[str, str] | None = None) -> bool:
+    """Whether the queue database *url* was named by the user (``SMTPQ_DATABASE``,
+    config.toml) rather than being the default location."""
+    from smtpq.queue.settings import default_database_url
+
+    return url != default_database_url(os.environ if environ is None else environ)
+
+
+def require_database(url: str, environ: Mapping[str, str] | None = None) -> None:
+    """Raise ``DatabaseMissing`` when *url* was named by the user and does not exist."""
+    if database_missing(url) and database_named(url, environ):
+        raise DatabaseMissing(printable_url(url))
 
 
 def printable_url(url: str) -> str:
@@ -108,13 +134,16 @@ class Queue:
     """The queue at one database URL, for the management commands.
 
     With ``create=False`` a missing SQLite file stays missing and the queue
-    behaves as empty; otherwise the database is created and migrated on open.
+    behaves as empty, unless *must_exist* (a database the user named): then it
+    is ``DatabaseMissing``; otherwise the database is created and migrated on open.
     """
 
-    def __init__(self, url: str, *, create: bool = False) -> None:
+    def __init__(self, url: str, *, create: bool = False, must_exist: bool = False) -> None:
         self.url = url
         self._store: SqlStore | None = None
         self._engine: Engine | None = None
+        if must_exist and not create and database_missing(url):
+            raise DatabaseMissing(printable_url(url))
         if create or not database_missing(url):
             from smtpq.queue.sql_store import open_store
 
@@ -165,6 +194,12 @@ class Queue:
         if detail is None:
             raise MessageNotFound(message_id)
         return detail
+
+    def health(self) -> QueueHealth:
+        """``QueueStore.health``; an empty queue's when there is no database yet."""
+        if self._store is None:
+            return QueueHealth({status.value: 0 for status in MessageStatus}, None, None, None)
+        return self._store.health()
 
     def content(self, message_id: int) -> BinaryIO:
         """The stored mail as a binary stream, read a chunk at a time."""

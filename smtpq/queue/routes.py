@@ -35,34 +35,43 @@ class RouteKey:
 
 
 def resolve_route(key: RouteKey, envelope_from: str, env: Mapping[str, str]) -> Account:
-    """The finished account for *key* (raises ConfigError/InputError as msmtp would)."""
-    from smtpq.sender.auth.passwords import run_passwordeval
+    """The finished account for *key* (raises ConfigError/InputError as msmtp would).
 
+    Unlike msmtp (and ``--send-now``), ``passwordeval`` is not run here: the
+    AUTH step asks for the password once the server wants it
+    (``smtpq.sender.auth.passwords.obtain_password``), so a flush that finds
+    the server unreachable, or a server without AUTH, never runs it (nor a
+    keyring or a prompt), and the account remembers it for the rest of the flush.
+    """
     cmd = parse_args(list(key.options), environ=env)
     config_file = key.config_file if key.config_file is not None else cmd.config_file
     config = None if cmd.host is not None else load_config(config_file, env=env)
     resolution = resolve_account(
         config, account_name=key.account or cmd.account_name, host=cmd.host,
-        envelope_from=envelope_from, overrides=cmd.overrides, env=env, sendmail=True,
-        password_command=run_passwordeval)
-    return resolution.account
+        envelope_from=envelope_from, overrides=cmd.overrides, env=env, sendmail=True)
+    account = resolution.account
+    account.remember_password = True  # asked once per route and flush, at AUTH
+    return account
 
 
 class RouteCouriers:
     """For one drain of the queue: the resolved account of each route, and its open
     connection (``Courier``), kept across claim batches.
 
-    Resolving a route reads the configuration (and runs ``passwordeval``), so it
-    is done once per route and sender, not per batch; a failure is not kept.
+    Resolving a route reads the configuration, so it is done once per route and
+    sender, not per batch; a failure is not kept.  The password is obtained at
+    the first AUTH of the route and kept on its account for the flush.
     A courier is replaced when its route now resolves to another account.
     ``before_quit`` runs before a connection is closed with QUIT (the caller
     commits its verdicts: a server that saw QUIT has an answer for every mail).
     """
 
     def __init__(self, env: Mapping[str, str], on_idle: Callable[[], None] | None = None,
-                 before_quit: Callable[[], None] = lambda: None) -> None:
+                 before_quit: Callable[[], None] = lambda: None,
+                 accounts: dict[tuple[RouteKey, str], Account] | None = None) -> None:
         self.env, self.on_idle, self.before_quit = env, on_idle, before_quit
-        self._accounts: dict[tuple[RouteKey, str], Account] = {}
+        # Shared by the drains of one flush when given (``Rounds.accounts``).
+        self._accounts: dict[tuple[RouteKey, str], Account] = {} if accounts is None else accounts
         self._couriers: dict[RouteKey, Courier] = {}
 
     def account(self, key: RouteKey, envelope_from: str) -> Account:

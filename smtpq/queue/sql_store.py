@@ -30,9 +30,10 @@ from sqlalchemy import (
 from sqlalchemy.engine import URL
 from sqlalchemy.exc import DBAPIError
 
-from smtpq.queue import sql_reads, sql_verdicts
+from smtpq.queue import sql_health, sql_reads, sql_verdicts
 from smtpq.queue.engine import NO_WAIT, READ_ONLY, make_engine, sqlite_file
 from smtpq.queue.errors import MessageNotFound, database_error
+from smtpq.queue.health_records import FlushRunEnd, QueueHealth
 from smtpq.queue.models import attempts, message_chunks, messages, recipients
 from smtpq.queue.new_message import Content, NewMessage
 from smtpq.queue.records import (
@@ -390,6 +391,20 @@ class SqlStore:
             chosen = list(c.execute(query).scalars())
             self._delete(c, chosen)
             return len(chosen)
+
+    # -- health ----------------------------------------------------------------
+
+    def begin_flush_run(self, host: str, pid: int, started: datetime) -> int:
+        with self._write() as c:
+            return sql_health.begin_run(c, host, pid, started)
+
+    def finish_flush_run(self, run_id: int, end: FlushRunEnd) -> None:
+        with self._write() as c:
+            sql_health.finish_run(c, run_id, end)
+
+    def health(self) -> QueueHealth:
+        with self._read() as c:
+            return sql_health.health(c)
 
     # -- helpers (inside a transaction) --------------------------------------
 

@@ -24,6 +24,7 @@ from collections.abc import Collection, Sequence
 from datetime import datetime, timedelta
 from typing import BinaryIO, Protocol
 
+from smtpq.queue.health_records import FlushRunEnd, QueueHealth
 from smtpq.queue.new_message import Content, NewMessage
 from smtpq.queue.records import (
     AttemptRecord,
@@ -159,3 +160,16 @@ class QueueStore(Protocol):
 
     def prune_sent(self, now: datetime, keep_sent: timedelta) -> int:
         """Delete sent messages finished more than *keep_sent* ago; how many."""
+
+    # -- health ------------------------------------------------------------------
+
+    def begin_flush_run(self, host: str, pid: int, started: datetime) -> int:
+        """Journal a flush that took the lock (``flush_runs``); its run id."""
+
+    def finish_flush_run(self, run_id: int, end: FlushRunEnd) -> None:
+        """Record how the run ended; keep only the newest ``KEEP_RUNS`` runs.  A run
+        never finished (its flusher was killed) stays in the journal unfinished."""
+
+    def health(self) -> QueueHealth:
+        """Counts per status, the oldest waiting mail, the newest flush run, the last
+        delivery and the messages being sent, read in one transaction."""

@@ -53,6 +53,11 @@ class QueueBuilder:
         self.url = url
         self.now = datetime.now(UTC)
 
+    def create(self) -> QueueBuilder:
+        """Create the (empty) queue database."""
+        open_store(self.url).close()
+        return self
+
     def queued(self, *recipients: str, sender: str = "me@example.org", account: str = "default",
                body: bytes = b"Subject: test\r\n\r\nhello\r\n", age: timedelta = HOUR,
                subject: str | None = "test") -> int:
@@ -122,7 +127,9 @@ def queue_environment(tmp_path: Path) -> dict[str, str]:
 
 @pytest.fixture
 def queue(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> QueueBuilder:
-    """An empty queue that every ``smtpq`` run in this test uses."""
+    """A queue that every ``smtpq`` run in this test uses (its database is created by
+    the first message, or by ``QueueBuilder.create``: one named by ``$SMTPQ_DATABASE``
+    that does not exist is an error, not an empty queue)."""
     for name, value in queue_environment(tmp_path).items():
         monkeypatch.setenv(name, value)
     for name in ("SMTPQ_CONFIG", "COLUMNS", "NO_COLOR"):

@@ -95,6 +95,7 @@ class TestJson:
         assert listed()[0]["from"] == ""
 
     def test_an_empty_queue_is_an_empty_array(self, queue: QueueBuilder):
+        queue.create()
         assert smtpq("list", "--json").stdout == "[]\n"
 
     def test_one_message_per_line_even_across_pages(self, queue: QueueBuilder, monkeypatch):
@@ -109,6 +110,7 @@ class TestJson:
 
 class TestTable:
     def test_an_empty_queue_says_so_in_one_line(self, queue: QueueBuilder):
+        queue.create()
         result = smtpq("list")
         assert (result.exit_code, result.stdout) == (0, "queue is empty\n")
 
@@ -224,8 +226,10 @@ class TestScale:
 
 
 class TestWithoutADatabase:
-    def test_a_missing_queue_is_empty_and_is_not_created(self, queue: QueueBuilder):
-        path = Path(queue.url.removeprefix("sqlite:///"))
+    def test_no_queue_yet_at_the_default_location_is_empty_and_is_not_created(
+            self, queue: QueueBuilder, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+        monkeypatch.delenv("SMTPQ_DATABASE")
+        path = tmp_path / "data" / "smtpq" / "queue.sqlite3"  # $XDG_DATA_HOME's
         assert smtpq("list").stdout == "queue is empty\n"
         assert smtpq("list", "--json").stdout == "[]\n"
         assert not path.exists() and not path.parent.exists()
@@ -254,6 +258,12 @@ class TestMailq:
         result = run_program(mailq, "--bogus")
         assert result.returncode == 64
         assert result.stderr.startswith(b"mailq: No such option") and b"--bogus" in result.stderr
+
+    def test_mailq_on_an_empty_queue_says_so_as_sendmail_and_postfix_do(
+            self, queue: QueueBuilder, mailq: Path):
+        queue.create()
+        result = run_program(mailq)
+        assert (result.returncode, result.stdout) == (0, b"Mail queue is empty\n")
 
     def test_print_queue_is_what_sendmail_bp_prints(self, one_of_each, capsys):
         assert print_queue(os.environ) == 0

@@ -126,6 +126,7 @@ class TestPurgeConfirmation:
         assert "Purge" not in result.stderr and result.stdout.startswith("purged 1 message")
 
     def test_nothing_to_purge_asks_nothing(self, queue: QueueBuilder, at_a_terminal):
+        queue.create()
         result = smtpq("purge", "--sent")
         assert result.stderr == "" and result.stdout == "nothing to purge\n"
 
@@ -194,6 +195,7 @@ class TestRetry:
         assert statuses()[sent] == "sent"
 
     def test_unknown_ids(self, queue: QueueBuilder):
+        queue.create()
         result = smtpq("retry", "42")
         assert (result.exit_code, result.stderr) == (66, "smtpq: no message with id 42 in the queue\n")
 

@@ -120,6 +120,7 @@ class TestUnknownId:
             assert result.stderr == "smtpq: no message with id 999 in the queue\n"
 
     def test_from_the_real_program_without_a_traceback(self, queue: QueueBuilder):
+        queue.create()
         result = run_program(SMTPQ, "show", "999")
         assert result.returncode == 66
         assert result.stderr == b"smtpq: no message with id 999 in the queue\n"

@@ -6,8 +6,9 @@ blocked, slow where it is not answered.  smtpq's flush just connects.  With
 any call, and the account's server refusing connections or not resolvable
 (``.invalid``, RFC 6761 §6.4):
 
-* ``smtpq flush`` on a terminal returns 0 within 2 s and says so in exactly one
-  line (and says nothing without a terminal, as under cron);
+* ``smtpq flush`` on a terminal returns 75 (EX_TEMPFAIL) within 2 s and says so in
+  exactly one line; without a terminal (a systemd unit's journal) the same one
+  ``offline: …`` line, and nothing with ``--quiet`` (the cron line);
 * the mail stays queued (not deferred: no back-off used up), with msmtp's exit
   code in its history (75 refused, 68 unknown host);
 * neither that flush nor the background flush after an enqueue runs a stub.
@@ -79,7 +80,7 @@ def test_flush_against_an_unreachable_server(queue_home: QueueHome, host: str,
     code, output = _on_a_terminal(queue_home, "flush")
     elapsed = time.monotonic() - started
 
-    assert code == 0
+    assert code == 75  # EX_TEMPFAIL: nothing lost, try again later
     assert elapsed < 2.0
     # What stays on the screen: each line's text after its last carriage return
     # (the progress line is redrawn in place, then erased).
@@ -90,8 +91,12 @@ def test_flush_against_an_unreachable_server(queue_home: QueueHome, host: str,
         detail = queue_home.detail(message.id)
         assert detail.status.value == "queued"
         assert [h.exit_code for h in detail.history] == [exit_code]
-    quiet = queue_home.smtpq("flush")  # no terminal: cron would mail any output
-    assert (quiet.returncode, quiet.stdout, quiet.stderr) == (0, b"", b"")
+    journal = queue_home.smtpq("flush")  # no terminal: a systemd unit's journal
+    assert (journal.returncode, journal.stdout) == (75, b"")
+    (said,) = journal.stderr.decode().splitlines()
+    assert said.startswith("offline: ") and "2 message(s) stay queued" in said
+    quiet = queue_home.smtpq("flush", "--quiet")  # the cron line: mails any output
+    assert (quiet.returncode, quiet.stdout, quiet.stderr) == (75, b"", b"")
     assert not record.exists(), record.read_text()
 
 

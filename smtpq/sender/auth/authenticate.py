@@ -36,6 +36,8 @@ def authenticate(channel: AuthChannel, account: Account) -> str:
     if password is None and method not in PASSWORDLESS:
         raise _unavailable(f"authentication method {method} needs a password")
     _add_secret(channel, password)
+    if account.remember_password and account.password is None:
+        account.password = password  # the next connection asks no one again
     credentials = Credentials(
         user=account.user, password=password, host=host,
         port=_port(channel, account), ntlmdomain=account.ntlmdomain,

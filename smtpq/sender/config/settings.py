@@ -57,6 +57,11 @@ class Account(Record):
         "password_from_file",
     )
     REPR_HIDDEN = frozenset({"password"})
+    #: Not a setting: keep the password the AUTH step obtained (``passwordeval``,
+    #: key ring, netrc, prompt) for the next connection of this account.  The
+    #: queue's flush sets it (one prompt per account and flush); msmtp, one mail
+    #: per process, has nothing to remember.
+    remember_password = False
 
     def __init__(
         self,

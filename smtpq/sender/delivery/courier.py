@@ -6,7 +6,8 @@ A :class:`Courier` opens the session for its account in msmtp's order
 DSN``, EX_UNAVAILABLE — before AUTH, as msmtp), then AUTH when ``auth`` is on
 (``the server does not support authentication`` without an AUTH capability).
 Passwords come where msmtp takes them: ``passwordeval`` ran when the account
-was resolved; key ring, netrc and the prompt are asked by
+was resolved (``--send-now``; the queue's flush leaves it to AUTH); key ring,
+netrc and the prompt are asked by
 :func:`~smtpq.sender.auth.authenticate.authenticate` only once AUTH needs them.
 
 :meth:`Courier.deliver` sends one mail and never raises for a failed
