@@ -28,6 +28,12 @@ from smtpq.queue.settings import QueueSettings
 from smtpq.queue.sql_store import SqlStore, open_store
 from smtpq.queue.states import MessageStatus
 from tests.queue.helpers import LEASE, mail, new_message
+from tests.support.queue_home import (  # noqa: F401 - fixtures
+    QueueHome,
+    SlowHandler,
+    queue_home,
+    server_at,
+)
 
 S = MessageStatus
 M = messages.c
@@ -203,3 +209,29 @@ def test_a_stopped_worker_with_a_live_session_loses_its_claims_at_the_lease_only
     assert claim(store) == []
     wait_for(lambda: store.reclaim_expired(now()) == ids, "the lease ran out")
     claimer.signal(signal.SIGCONT)
+
+
+def test_each_worker_process_of_a_parallel_flush_claims_with_a_session_of_its_own(
+        queue_home: QueueHome, url: str, server_at):
+    queue_home.url = url
+    queue_home.env["SMTPQ_DATABASE"] = url
+    queue_home.configure(parallel_connections=2)
+    server = server_at(handler=SlowHandler(delay=0.05))  # slow: both workers hold claims a while
+    queue_home.account(server.port)
+    queue_home.sendmail_many(
+        f"To: you@example.net\nSubject: p{n}\n\nmail {n}\n".encode() for n in range(40))
+    seen: set[int] = set()
+    with open_store(url, migrate=False) as store:
+        flusher = queue_home.start_flush()
+        try:
+            def both_seen() -> bool:
+                with store._engine.connect() as c:  # noqa: SLF001 - inspection
+                    seen.update(c.execute(select(M.claim_token).where(
+                        M.status == S.SENDING, M.claim_token.is_not(None))).scalars())
+                return len(seen) >= 2 or flusher.poll() is not None
+            wait_for(both_seen, "claims of both workers")
+        finally:
+            assert flusher.wait(120) == 0
+        assert len(seen) == 2
+        assert tokens(store, [m.id for m in store.list_messages([S.SENT])]) == {None}
+    assert len(server.messages) == 40
