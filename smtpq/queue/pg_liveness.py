@@ -80,6 +80,10 @@ class ClaimSession:
     def __init__(self, engine: Engine, lease: timedelta) -> None:
         self.pid = os.getpid()  # a forked child opens its own (never uses this one)
         self.lease = lease
+        #: The session broke (a server restart, a network failure): its lock is gone, the
+        #: claims stamped with its key are free for others; never used again.
+        self.lost = False
+        self._use = threading.Lock()  # the connection: the worker's thread or the heartbeat
         self._connection = engine.connect()
         try:
             self.token = self._lock()
@@ -101,13 +105,28 @@ class ClaimSession:
                 if c.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": token}).scalar():
                     return token
 
+    def alive(self) -> bool:
+        """Whether the session (and so its lock) is still there: one round trip.
+
+        A claim stamped with the key of a broken session would be taken back by
+        the next claim of any worker, and sent twice: the store asks before claiming.
+        """
+        if not self.lost:
+            try:
+                with self._use, self._connection.begin():
+                    self._connection.execute(text("SELECT 1"))
+            except Exception:  # noqa: BLE001 - any failure: the session is not to be trusted
+                self.lost = True
+        return not self.lost
+
     def _heartbeat(self) -> None:
         interval = min(HEARTBEAT, self.lease.total_seconds() / 3)
         while not self._stop.wait(interval):
             try:
                 self.renew()
             except Exception:  # noqa: BLE001 - session broken: the claims are free for others
-                return  # and the worker's verdicts on them are refused (lost claims)
+                self.lost = True  # and the worker's renewals report them lost
+                return
 
     def renew(self) -> int:
         """Push back the lease of every claim stamped with this session's key; how many.
@@ -120,7 +139,7 @@ class ClaimSession:
                                   M.claim_token == self.token).order_by(M.id).with_for_update(
             skip_locked=True, key_share=True)
         until = datetime.now(UTC) + self.lease
-        with self._connection.begin():
+        with self._use, self._connection.begin():
             result = self._connection.execute(update(messages).where(
                 M.id.in_(mine), M.claim_token == self.token,
             ).values(claim_expires=until))
@@ -131,8 +150,10 @@ class ClaimSession:
         self._stop.set()
         self._thread.join()
         try:
-            with self._connection.begin():
-                self._connection.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": self.token})
+            if not self.lost:  # (a broken connection would reconnect: not worth it)
+                with self._use, self._connection.begin():
+                    self._connection.execute(text("SELECT pg_advisory_unlock(:k)"),
+                                             {"k": self.token})
         except Exception:  # noqa: BLE001 - a broken session has let the lock go already
             pass
         finally:

@@ -188,6 +188,9 @@ class SqlStore:
         from smtpq.queue.pg_liveness import ClaimSession
 
         session = self._session
+        if session is not None and session.pid == os.getpid() and not session.alive():
+            session.close()  # broken (a server restart): a new session, a new key
+            session = None
         if session is None or session.pid != os.getpid():  # a forked child: its own
             try:
                 session = self._session = ClaimSession(self._engine, lease)
@@ -222,6 +225,8 @@ class SqlStore:
             return int(c.execute(query).scalar_one())
 
     def renew_claims(self, ids: Collection[int], *, worker_id: str, until: datetime) -> int:
+        if self._session is not None and self._session.lost:
+            return 0  # its claims were free for others to take: count them all lost
         with self._write() as c:
             result = c.execute(update(messages).where(
                 M.id.in_(list(ids)), M.status == MessageStatus.SENDING, M.claimed_by == worker_id,

@@ -235,3 +235,22 @@ def test_each_worker_process_of_a_parallel_flush_claims_with_a_session_of_its_ow
         assert len(seen) == 2
         assert tokens(store, [m.id for m in store.list_messages([S.SENT])]) == {None}
     assert len(server.messages) == 40
+
+
+def test_after_its_session_broke_a_store_claims_with_a_new_live_session(store: SqlStore):
+    ids = enqueue(store, 2)
+    assert claim(store) == ids
+    [old] = tokens(store, ids)
+    with store._engine.connect() as c:  # noqa: SLF001 - the server ends that session
+        c.execute(text("SELECT pg_terminate_backend(pid) FROM pg_locks WHERE locktype = "
+                       "'advisory' AND (classid::bigint << 32 | objid::bigint) = :k"), {"k": old})
+    wait_for(lambda: store.claim_holders_alive(ids) == dict.fromkeys(ids, False),
+             "the session is gone")
+    [third] = enqueue(store)
+    # Never stamped with the dead key (the next claim anywhere would take it back at once):
+    # a new session; the mail of the broken one is taken back like any dead worker's.
+    assert claim(store, after_id=ids[-1]) == [*ids, third]
+    [new] = tokens(store, [*ids, third])
+    assert new != old
+    assert store.claim_holders_alive([*ids, third]) == dict.fromkeys([*ids, third], True)
+    assert store.renew_claims([third], worker_id="here:1", until=now() + LEASE) == 1
