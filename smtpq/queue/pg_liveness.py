@@ -41,6 +41,8 @@ M = messages.c
 #: Longest time between two lease renewals of a live worker, in seconds (a third
 #: of the lease when that is shorter): also how soon a broken session is noticed.
 HEARTBEAT = 30.0
+#: How long closing waits for a renewal in progress, in seconds.
+CLOSE_WAIT = 10.0
 #: Server-side TCP keepalive of the session (seconds idle, between probes, probes):
 #: a host that vanished is dropped, and its claims freed, within about 25 s.
 KEEPALIVE = {"tcp_keepalives_idle": 10, "tcp_keepalives_interval": 5, "tcp_keepalives_count": 3}
@@ -148,7 +150,10 @@ class ClaimSession:
     def close(self) -> None:
         """Stop renewing and let the lock go (claims still stamped with it are then free)."""
         self._stop.set()
-        self._thread.join()
+        self._thread.join(timeout=CLOSE_WAIT)
+        if self._thread.is_alive():  # a renewal stuck on a dead network: leave it to exit
+            self.lost = True
+            return
         try:
             if not self.lost:  # (a broken connection would reconnect: not worth it)
                 with self._use, self._connection.begin():
