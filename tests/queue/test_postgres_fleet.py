@@ -80,7 +80,7 @@ def test_four_workers_killed_at_random_deliver_every_mail_once_but_for_the_unrec
     try:
         fleet.start()
         while fleet.kills < KILLS and fleet.running():
-            time.sleep(rng.uniform(0.2, 1.0))
+            time.sleep(rng.uniform(0.05, 0.3))
             victim = rng.choice(range(WORKERS))
             recovery.wait_until_sending(fleet.pid(victim))  # a kill that strands mail
             time.sleep(rng.uniform(0.0, 0.2))  # mid-claim, mid-DATA, mid-verdict
