@@ -185,7 +185,7 @@ def test_mail_of_a_sigkilled_worker_is_claimed_again_within_seconds_with_the_def
     taken: list[int] = []
     took = wait_for(lambda: bool(taken.extend(claim(store))) or taken == ids, "claimed again")
     print(f"mail of a SIGKILLed worker claimed again after {took:.2f} s")
-    assert took < 5.0
+    assert took < 10.0  # "within seconds": the lease would take 300
 
 
 def test_a_live_sessions_heartbeat_renews_its_leases(store: SqlStore):
