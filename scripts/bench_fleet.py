@@ -88,7 +88,7 @@ def run(url: str, workers: int, mails: int, work: Path) -> tuple[float, str]:
     load_queue(url, mails)
     sink = Sink()
     go = work / "go"
-    fleet = Fleet(work, url, sink.port, workers=workers, lease="5m", go=go)
+    fleet = Fleet(work, url, sink.port, workers=workers, go=go)  # default claim_lease
     try:
         fleet.start()
         deadline = time.monotonic() + 60

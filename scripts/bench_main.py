@@ -4,7 +4,8 @@ Usage (through ``scripts/bench``, which prepares the interpreter)::
 
     bench_main.py --venv DIR [--only SECTION ...] [--scale] [--profile] [--compare VENV]
 
-Sections, in order: ``enqueue``, ``direct``, ``flush``, ``large``, then ``scale``
+Sections, in order: ``enqueue``, ``direct``, ``flush``, ``large``, ``postgres``
+(enqueue into PostgreSQL against SQLite, paired; skipped without PostgreSQL), then ``scale``
 (only with ``--scale``: it is slow) and ``profile`` (``--profile``).  *DIR* is a
 virtual environment with smtpq installed (non-editable: an editable install's
 import hook alone costs 10 ms per process).  One smtp-sink serves every
@@ -33,10 +34,11 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from bench_enqueue import direct, enqueue  # noqa: E402
+from bench_enqueue_postgres import postgres  # noqa: E402
 from bench_flush import flush, large, scale  # noqa: E402
 from bench_support import Sink, become_subreaper, describe_machine, make_message  # noqa: E402
 
-SECTIONS = ("enqueue", "direct", "flush", "large")
+SECTIONS = ("enqueue", "direct", "flush", "large", "postgres")
 
 
 class Bench:
@@ -99,7 +101,8 @@ def main() -> None:
             if section == "flush":
                 flushed = flush(bench)
             else:
-                {"enqueue": enqueue, "direct": direct, "large": large}[section](bench)
+                {"enqueue": enqueue, "direct": direct, "large": large,
+                 "postgres": postgres}[section](bench)
         if args.scale:
             print("## scale", flush=True)
             scale(bench, flushed["walls"])

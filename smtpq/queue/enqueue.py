@@ -1,8 +1,9 @@
 """Enqueue one mail into whatever database the settings name, as cheaply as possible.
 
-A plain SQLite file goes through the stdlib path (``enqueue_sqlite``);
-anything else (PostgreSQL, unusual SQLite URLs) through the SQLAlchemy store,
-imported only then.
+A plain SQLite file goes through the stdlib path (``enqueue_sqlite``), a
+PostgreSQL URL through libpq directly (``enqueue_postgres``, when libpq is
+there); anything else (unusual SQLite URLs, other drivers) through the
+SQLAlchemy store, imported only then.
 """
 
 from __future__ import annotations
@@ -24,6 +25,12 @@ def enqueue_message(database: str, message: NewMessage, content: Content, *,
         from smtpq.queue.enqueue_sqlite import enqueue
 
         return enqueue(path, message, content, now=now)
+    if database.startswith("postgresql"):
+        from smtpq.queue.enqueue_postgres import enqueue as enqueue_postgres
+
+        message_id = enqueue_postgres(database, message, content, now=now)
+        if message_id is not None:
+            return message_id
     from smtpq.queue.sql_store import open_store
 
     with open_store(database) as store:

@@ -13,12 +13,17 @@ Portable SQL throughout.  How concurrent writers are kept apart differs:
   retry) lock their rows in id order first: one lock order, so no deadlock.
   (``with_for_update`` renders nothing on SQLite, where it is not needed.)
 
+On PostgreSQL every claim is stamped with the claiming process's session key
+(``smtpq.queue.pg_liveness``, opened on its first claim, closed with the
+store), and each claim first takes back the mail of sessions that are gone.
+
 Every public method is one transaction, committed before it returns.
 """
 
 from __future__ import annotations
 
 import io
+import os
 from collections.abc import Collection, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from datetime import UTC, datetime, timedelta
@@ -31,7 +36,7 @@ from sqlalchemy.engine import URL
 from sqlalchemy.exc import DBAPIError
 
 from smtpq.queue import sql_health, sql_reads, sql_verdicts
-from smtpq.queue.engine import NO_WAIT, READ_ONLY, make_engine, sqlite_file
+from smtpq.queue.engine import NO_WAIT, READ_ONLY, is_sqlite, make_engine, sqlite_file
 from smtpq.queue.errors import MessageNotFound, database_error
 from smtpq.queue.health_records import FlushRunEnd, QueueHealth
 from smtpq.queue.models import attempts, message_chunks, messages, recipients
@@ -120,6 +125,7 @@ class SqlStore:
         self._no_wait = engine.execution_options(**NO_WAIT)
         self._where = engine.url.render_as_string(hide_password=True)
         self._claims: dict[int, str] = {}  # message id -> worker that claimed it here
+        self._session: ClaimSession | None = None  # PostgreSQL: this process's liveness
 
     def __enter__(self) -> SqlStore:
         return self
@@ -128,6 +134,9 @@ class SqlStore:
         self.close()
 
     def close(self) -> None:
+        session, self._session = self._session, None
+        if session is not None and session.pid == os.getpid():  # never a parent's
+            session.close()
         self._engine.dispose()
 
     def _write(self) -> AbstractContextManager[Connection]:
@@ -177,19 +186,63 @@ class SqlStore:
     def claim_due(self, now: datetime, *, limit: int, worker_id: str, lease: timedelta,
                   account: str | None = None, ids: Collection[int] | None = None,
                   ignore_backoff: bool = False, after_id: int = 0) -> list[ClaimedMessage]:
-        query = _due(select(M.id).where(M.id > after_id).order_by(M.id).limit(limit),
-                     now, account=account, ids=ids, ignore_backoff=ignore_backoff)
-        # Concurrent flushers skip each other's rows instead of queueing behind them.
-        query = query.with_for_update(skip_locked=True, key_share=True)
+        token = self._claim_token(lease)
         with self._write() as c:
+            # PostgreSQL: a dead worker's mail first (its session is gone), taken back
+            # and claimable by this very claim even below *after_id* (it was never ours).
+            freed = self._take_back_dead(c, now) if token is not None else []
+            newer = M.id > after_id
+            query = _due(select(M.id).where(newer | M.id.in_(freed) if freed else newer)
+                         .order_by(M.id).limit(limit),
+                         now, account=account, ids=ids, ignore_backoff=ignore_backoff)
+            # Concurrent flushers skip each other's rows instead of queueing behind them.
+            query = query.with_for_update(skip_locked=True, key_share=True)
             chosen = list(c.execute(query).scalars())
             if not chosen:
                 return []
             c.execute(update(messages).where(M.id.in_(chosen), M.status.in_(CLAIMABLE)).values(
-                status=MessageStatus.SENDING, claimed_by=worker_id, claim_expires=now + lease))
+                status=MessageStatus.SENDING, claimed_by=worker_id, claim_expires=now + lease,
+                claim_token=token))
             claimed = sql_reads.load_claimed(c, chosen)
         self._claims.update(dict.fromkeys(chosen, worker_id))
         return claimed
+
+    def _claim_token(self, lease: timedelta) -> int | None:
+        """This process's liveness key (PostgreSQL; its ``ClaimSession`` opened on the
+        first claim), None on SQLite, where the per-host flush lock proves liveness."""
+        if is_sqlite(self._engine):
+            return None
+        from smtpq.queue.pg_liveness import ClaimSession
+
+        session = self._session
+        if session is not None and session.pid == os.getpid() and not session.alive():
+            session.close()  # broken (a server restart): a new session, a new key
+            session = None
+        if session is None or session.pid != os.getpid():  # a forked child: its own
+            try:
+                session = self._session = ClaimSession(self._engine, lease)
+            except DBAPIError as error:
+                raise database_error(error, self._where) from None
+        return session.token
+
+    def _take_back_dead(self, c: Connection, now: datetime) -> list[int]:
+        """Queue again, due now, the mail of workers whose session is gone; their ids."""
+        from smtpq.queue.pg_liveness import dead_claims
+
+        return self._requeue_claims(c, dead_claims(), now)
+
+    def _requeue_claims(self, c: Connection, which: Any, now: datetime) -> list[int]:
+        # A row locked now is being finished by its flusher (or taken back by
+        # another sweep): leave it, the next sweep sees the outcome.
+        query = select(M.id).where(which).order_by(M.id).with_for_update(
+            skip_locked=True, key_share=True)
+        ids = list(c.execute(query).scalars())
+        for batch in sql_reads.batches(ids):
+            # Due at once, with the deferral count untouched: the flusher
+            # died, the server never said anything about this message.
+            c.execute(update(messages).where(M.id.in_(batch), which).values(
+                status=MessageStatus.QUEUED, next_attempt=now, **_RELEASED))
+        return ids
 
     def count_due(self, now: datetime, *, account: str | None = None,
                   ids: Collection[int] | None = None, ignore_backoff: bool = False) -> int:
@@ -199,6 +252,8 @@ class SqlStore:
             return int(c.execute(query).scalar_one())
 
     def renew_claims(self, ids: Collection[int], *, worker_id: str, until: datetime) -> int:
+        if self._session is not None and self._session.lost:
+            return 0  # its claims were free for others to take: count them all lost
         with self._write() as c:
             result = c.execute(update(messages).where(
                 M.id.in_(list(ids)), M.status == MessageStatus.SENDING, M.claimed_by == worker_id,
@@ -207,18 +262,20 @@ class SqlStore:
 
     def reclaim_expired(self, now: datetime) -> list[int]:
         lapsed = (M.status == MessageStatus.SENDING) & (M.claim_expires < now)
-        # A row locked now is being finished by its flusher (or reclaimed by
-        # another sweep): leave it, the next sweep sees the outcome.
-        query = select(M.id).where(lapsed).order_by(M.id).with_for_update(
-            skip_locked=True, key_share=True)
         with self._write() as c:
-            ids = list(c.execute(query).scalars())
-            for batch in sql_reads.batches(ids):
-                # Due at once, with the deferral count untouched: the flusher
-                # died, the server never said anything about this message.
-                c.execute(update(messages).where(M.id.in_(batch), lapsed).values(
-                    status=MessageStatus.QUEUED, next_attempt=now, **_RELEASED))
-            return ids
+            if not is_sqlite(c):
+                from smtpq.queue.pg_liveness import dead_claims
+
+                lapsed = lapsed | dead_claims()  # a dead session's claims need no lease
+            return self._requeue_claims(c, lapsed, now)
+
+    def claim_holders_alive(self, ids: Collection[int]) -> dict[int, bool]:
+        if is_sqlite(self._engine):
+            return {}  # the holder's host and pid tell (the per-host flush lock)
+        from smtpq.queue.pg_liveness import holders_alive
+
+        with self._read() as c:
+            return holders_alive(c, ids)
 
     def claim_holders(self) -> list[str]:
         with self._read() as c:
@@ -441,6 +498,8 @@ class SqlStore:
 
 if TYPE_CHECKING:
     from sqlalchemy import Select
+
+    from smtpq.queue.pg_liveness import ClaimSession
 
     from smtpq.queue.store import QueueStore
 

@@ -30,7 +30,7 @@ R = recipients.c
 S = MessageStatus
 
 #: Columns cleared whenever a message leaves "sending".
-RELEASED: dict[str, Any] = {"claimed_by": None, "claim_expires": None}
+RELEASED: dict[str, Any] = {"claimed_by": None, "claim_expires": None, "claim_token": None}
 
 _LOCK = (select(M.id).where(M.id.in_(bindparam("b_ids", expanding=True))).order_by(M.id)
          .with_for_update(key_share=True))

@@ -14,7 +14,10 @@ Rules every implementation keeps:
   a flusher that dies leaves the claim to expire and ``reclaim_expired``
   queues the message again (or, where its death is known, ``release_claims``
   does at once) (RFC 5321 §3.8: an unknown outcome is treated
-  like a 451, so a duplicate is the accepted risk, never a loss);
+  like a 451, so a duplicate is the accepted risk, never a loss); on
+  PostgreSQL a claim also carries the claimer's session (``pg_liveness``), and
+  the claims of a session that is gone are taken back by the next
+  ``claim_due`` or ``reclaim_expired`` at once, lease or not;
 - times are passed in (``now``), aware UTC, so callers and tests control the clock.
 """
 
@@ -61,6 +64,8 @@ class QueueStore(Protocol):
 
         Due: queued, or deferred with its back-off over (any deferred one when
         *ignore_backoff*).  Two concurrent callers never get the same message.
+        On PostgreSQL the mail of dead claimers is taken back first (and may be
+        claimed even below *after_id*: this flush never had it).
         """
 
     def count_due(self, now: datetime, *, account: str | None = None,
@@ -71,7 +76,13 @@ class QueueStore(Protocol):
         """Extend *worker_id*'s leases on *ids* (a long upload); how many it still held."""
 
     def reclaim_expired(self, now: datetime) -> list[int]:
-        """Queue again the messages whose lease ran out (their flusher died); no back-off."""
+        """Queue again the messages whose lease ran out, or (PostgreSQL) whose claimer's
+        session is gone: their flusher died; no back-off."""
+
+    def claim_holders_alive(self, ids: Collection[int]) -> dict[int, bool]:
+        """For the ``sending`` messages of *ids* whose holder the database can vouch
+        for (PostgreSQL: its session), whether that holder is alive; messages it
+        cannot tell about (SQLite: ask the host and pid) are left out."""
 
     def claim_holders(self) -> list[str]:
         """The distinct ``claimed_by`` of the messages being sent (``smtpq.queue.holders``)."""

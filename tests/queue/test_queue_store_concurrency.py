@@ -2,7 +2,9 @@
 
 Part of the store contract (runs for every engine).  Threads each open their
 own store (own connections); processes are real separate programs, started
-together behind a barrier file so that they do race.
+together behind a barrier file so that they do race.  Every claimer stays
+alive until all are done: on PostgreSQL the claims of a claimer that is gone
+are taken back by the next claim at once (``smtpq.queue.pg_liveness``).
 """
 
 from __future__ import annotations
@@ -24,15 +26,17 @@ import json, os, sys, time
 from datetime import datetime, timedelta
 from smtpq.queue.sql_store import open_store
 
-url, worker, start_file = sys.argv[1:4]
-now = datetime.fromisoformat(sys.argv[4])
+url, worker, start_file, stop_file = sys.argv[1:5]
+now = datetime.fromisoformat(sys.argv[5])
 with open_store(url, migrate=False) as store:
     while not os.path.exists(start_file):
         time.sleep(0.005)
     got = []
     while batch := store.claim_due(now, limit=2, worker_id=worker, lease=timedelta(minutes=5)):
         got += [m.id for m in batch]
-print(json.dumps(got))
+    print(json.dumps(got), flush=True)
+    while not os.path.exists(stop_file):  # alive, holding its claims, until all are done
+        time.sleep(0.005)
 """
 
 
@@ -47,7 +51,7 @@ def _assert_partition(claims: list[list[int]], ids: list[int]) -> None:
 
 def test_concurrent_claimers_in_threads_never_share_a_message(store: QueueStore, db_url: str):
     ids = _fill(store, 60)
-    barrier = threading.Barrier(4)
+    barrier, done = threading.Barrier(4), threading.Barrier(4)
     claims: list[list[int]] = [[] for _ in range(4)]
 
     def claimer(index: int) -> None:
@@ -55,6 +59,7 @@ def test_concurrent_claimers_in_threads_never_share_a_message(store: QueueStore,
             barrier.wait()
             while batch := own.claim_due(T0, limit=2, worker_id=f"t{index}", lease=LEASE):
                 claims[index] += [m.id for m in batch]
+            done.wait(timeout=60)  # alive, holding its claims, until all are done
 
     threads = [threading.Thread(target=claimer, args=(i,)) for i in range(4)]
     for thread in threads:
@@ -67,12 +72,15 @@ def test_concurrent_claimers_in_threads_never_share_a_message(store: QueueStore,
 def test_concurrent_claimers_in_processes_never_share_a_message(
         store: QueueStore, db_url: str, tmp_path: Path):
     ids = _fill(store, 60)
-    start = tmp_path / "start"
+    start, stop = tmp_path / "start", tmp_path / "stop"
     procs = [subprocess.Popen(
-        [sys.executable, "-c", CLAIMER, db_url, f"p{i}", str(start), T0.isoformat()],
+        [sys.executable, "-c", CLAIMER, db_url, f"p{i}", str(start), str(stop), T0.isoformat()],
         stdout=subprocess.PIPE, text=True) for i in range(4)]
     time.sleep(0.5)  # let them import and wait at the barrier
     start.touch()
-    outputs = [proc.communicate(timeout=60)[0] for proc in procs]
-    assert [proc.returncode for proc in procs] == [0] * 4
+    try:
+        outputs = [proc.stdout.readline() for proc in procs]  # type: ignore[union-attr]
+    finally:
+        stop.touch()
+    assert [proc.wait(timeout=60) for proc in procs] == [0] * 4
     _assert_partition([json.loads(out) for out in outputs], ids)

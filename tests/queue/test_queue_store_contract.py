@@ -184,6 +184,15 @@ class TestLeases:
         assert store.renew_claims([message_id], worker_id="someone-else", until=T0) == 0
         assert store.reclaim_expired(T0 + 2 * LEASE) == []
 
+    def test_a_live_flushers_claims_are_not_taken_by_another_claim_or_sweep(
+            self, store: QueueStore, other_store: QueueStore):
+        message_id = enqueue(store)
+        assert claim(store, worker_id="w1") == [message_id]
+        assert claim(other_store, at=T0 + MINUTE, worker_id="w2") == []
+        assert other_store.reclaim_expired(T0 + LEASE - MINUTE) == []
+        assert status_of(other_store, message_id) is S.SENDING
+        assert other_store.claim_holders_alive([message_id]).get(message_id, True) is True
+
     def test_a_flusher_that_lost_its_claim_cannot_defer(self, store: QueueStore):
         message_id = enqueue(store)
         claim(store)

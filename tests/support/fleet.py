@@ -12,7 +12,8 @@
   worker exits when the queue holds nothing queued, deferred or being sent.
   With ``go``, each worker first writes ``GO.<pid>`` and waits for ``GO`` to
   exist (a benchmark times the work, not the imports).
-  ``kill(i)`` SIGKILLs one, ``start(i)`` starts it again.
+  ``kill(i)`` SIGKILLs one, ``start(i)`` starts it again.  The workers run
+  with the default ``claim_lease`` unless one is given.
 
 The workers share one ``$HOME`` (one ``~/.msmtprc``, one ``config.toml``):
 the hosts of a fleet are configured alike.
@@ -57,7 +58,7 @@ with open_store(settings.database) as store:
             continue
         if not store.list_messages(busy, limit=1):
             break
-        time.sleep(0.1)  # claims of others, or a dead worker's lease still running
+        time.sleep(0.1)  # claims of others (a dead worker's are taken back by the next claim)
 """
 
 
@@ -132,7 +133,8 @@ class Fleet:
     """N flush worker processes on the queue at *url*, sending to 127.0.0.1:*port*."""
 
     def __init__(self, root: Path, url: str, port: int, *, workers: int,
-                 lease: str = "2s", batch: int | None = None, go: Path | None = None) -> None:
+                 lease: str | None = None, batch: int | None = None,
+                 go: Path | None = None) -> None:
         self.root = root
         self.url = url
         home = root / "home"
@@ -142,7 +144,9 @@ class Fleet:
                       "from me@example.org\n")
         rc.chmod(0o600)
         config = home / ".config" / "smtpq" / "config.toml"
-        config.write_text(f'[queue]\nafter_enqueue = "none"\nclaim_lease = "{lease}"\n')
+        # The default claim_lease unless a test about the lease sets one.
+        lease_line = "" if lease is None else f'claim_lease = "{lease}"\n'
+        config.write_text(f'[queue]\nafter_enqueue = "none"\n{lease_line}')
         foreign = ("SMTPQ_", "XDG_", "MSMTP", "SMTPSERVER", "EMAIL", "NETRC", "PG")
         self.env = {k: v for k, v in os.environ.items() if not k.startswith(foreign)}
         self.env.update(HOME=str(home), SMTPQ_CONFIG=str(config), SMTPQ_DATABASE=url,
@@ -180,6 +184,10 @@ class Fleet:
         proc.wait()
         self.kills += 1
         return True
+
+    def pid(self, index: int) -> int | None:
+        proc = self.procs[index]
+        return None if proc is None else proc.pid
 
     def running(self) -> list[int]:
         return [i for i, proc in enumerate(self.procs) if proc is not None and proc.poll() is None]
