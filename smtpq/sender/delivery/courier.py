@@ -14,8 +14,10 @@ delivery: every attempt ends in a :class:`~.outcome.DeliveryOutcome`.  The
 connection is opened lazily, made ready again with RSET after a refused
 transaction (RFC 5321 §4.1.1.5), and reopened when the last one broke.  Use
 ``Policy.ALL_OR_NOTHING`` for msmtp's behaviour and ``Policy.PER_RECIPIENT``
-for a queue.  :func:`deliver_once` is msmtp's whole run for one mail,
-including when msmtp says QUIT and when it just closes.
+for a queue.  A queue also gives ``limits`` (``smtpq.sender.protocol.deadlines``):
+every network stage of its sessions then has a deadline.  :func:`deliver_once`
+is msmtp's whole run for one mail, including when msmtp says QUIT and when it
+just closes, with msmtp's timeouts only.
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ from smtpq.sender.delivery.outcome import Attempt, DeliveryOutcome, Stage, from_
 from smtpq.sender.delivery.sessions import MsmtpSession
 from smtpq.sender.errors import DeliveryError, SmtpqError
 from smtpq.sender.message.wire import CHUNK_SIZE, WireEncoder, data_chunks
-from smtpq.sender.protocol.failures import CapabilityMissing
+from smtpq.sender.protocol.failures import CapabilityMissing, StageTimeout
 from smtpq.sender.protocol.transaction import Policy
 from smtpq.sender.record import Record
 from smtpq.sender.sysexits import ExitCode
@@ -37,6 +39,7 @@ if TYPE_CHECKING:
     from typing import BinaryIO
 
     from smtpq.sender.config.settings import Account
+    from smtpq.sender.protocol.deadlines import StageLimits
     from smtpq.sender.protocol.session import Session
     from smtpq.sender.protocol.transcript import Transcript
 
@@ -67,7 +70,8 @@ class Courier:
 
     def __init__(self, account: Account, *, transcript: Transcript | None = None,
                  session_class: type[Session] = MsmtpSession,
-                 on_idle: Callable[[], None] | None = None) -> None:
+                 on_idle: Callable[[], None] | None = None,
+                 limits: StageLimits | None = None) -> None:
         self.account = account
         self.transcript = transcript
         self.session_class = session_class
@@ -75,6 +79,8 @@ class Courier:
         self.stage = Stage.CONNECT  # how far the last open() got
         #: Given to every session opened (``Session.on_idle``).
         self.on_idle = on_idle
+        #: Stage deadlines for every session opened (None: msmtp's timeouts only).
+        self.limits = limits
 
     # -- the connection ------------------------------------------------------
     @property
@@ -83,10 +89,19 @@ class Courier:
         return s is not None and not s.broken and not s.connection.closed
 
     def open(self) -> None:
-        """Connect and authenticate (closing any earlier session); raises SmtpqError."""
+        """Connect and authenticate (closing any earlier session); raises SmtpqError.
+
+        After a session that missed a stage deadline, raises that again at once: its
+        server stalls, and the next mail would only wait as long (``.pipeline`` opens
+        again for the mail whose envelope went out behind the stalled one).
+        """
+        stalled = self.session.timed_out if self.session is not None else None
         self.close(quit=False)
+        if stalled is not None:
+            raise StageTimeout(stalled.seconds, stalled.waiting_for)
         self.stage = Stage.CONNECT
-        session = self.session_class.open(self.account, transcript=self.transcript)
+        session = self.session_class.open(self.account, transcript=self.transcript,
+                                          limits=self.limits)
         self.stage = Stage.AUTH
         try:
             self._prepare(session)

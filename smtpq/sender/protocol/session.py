@@ -31,6 +31,7 @@ from smtpq.sender.protocol.failures import (
     CapabilityMissing,
     ProtocolError,
     ServerRejection,
+    StageTimeout,
     with_reply,
 )
 from smtpq.sender.protocol.reply import Reply, ReplyFormatError, read_reply
@@ -99,6 +100,8 @@ class Session:
         self.server_port = connection.endpoint.port  # 0 for a Unix socket
         #: The stage deadlines (a queue's session), or None: msmtp's behaviour.
         self.limits = limits
+        #: The missed deadline that broke this session (its server stalls), if any.
+        self.timed_out: StageTimeout | None = None
         self._awaiting: list[str] = ["the greeting"]  # replies due, oldest first
         self._last_awaited = "the greeting"
         if limits is not None:
@@ -171,11 +174,16 @@ class Session:
             except ReplyFormatError as exc:
                 self.broken = True
                 raise ProtocolError(exc.message) from exc
-            except DeliveryError:
-                self.broken = True
+            except DeliveryError as exc:
+                self._broken_by(exc)
                 raise
         finally:
             self.connection.deadline = None
+
+    def _broken_by(self, error: DeliveryError) -> None:
+        self.broken = True
+        if isinstance(error, StageTimeout):
+            self.timed_out = error
 
     def _start_deadline(self, limits: StageLimits) -> None:
         """The deadline of the reply now awaited (the oldest due; LMTP's further
@@ -209,6 +217,9 @@ class Session:
                                                 rate=self.limits.min_rate)
         try:
             return self._stream(chunks, flush=flush)
+        except StageTimeout as exc:
+            self._broken_by(exc)
+            raise
         finally:
             self.connection.deadline = None
 
