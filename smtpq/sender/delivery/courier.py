@@ -81,6 +81,8 @@ class Courier:
         self.on_idle = on_idle
         #: Stage deadlines for every session opened (None: msmtp's timeouts only).
         self.limits = limits
+        #: The deadline a session of this courier missed: it opens no other.
+        self.timed_out: StageTimeout | None = None
 
     # -- the connection ------------------------------------------------------
     @property
@@ -91,17 +93,22 @@ class Courier:
     def open(self) -> None:
         """Connect and authenticate (closing any earlier session); raises SmtpqError.
 
-        After a session that missed a stage deadline, raises that again at once: its
-        server stalls, and the next mail would only wait as long (``.pipeline`` opens
-        again for the mail whose envelope went out behind the stalled one).
+        Once a session missed a stage deadline, raises that again at once, for good:
+        the server stalls, and every further mail would only wait as long.
         """
-        stalled = self.session.timed_out if self.session is not None else None
+        if self.session is not None and self.session.timed_out is not None:
+            self.timed_out = self.session.timed_out
         self.close(quit=False)
-        if stalled is not None:
-            raise StageTimeout(stalled.seconds, stalled.waiting_for)
+        if self.timed_out is not None:
+            raise StageTimeout(self.timed_out.seconds, self.timed_out.waiting_for,
+                               connecting=self.timed_out.connecting)
         self.stage = Stage.CONNECT
-        session = self.session_class.open(self.account, transcript=self.transcript,
-                                          limits=self.limits)
+        try:
+            session = self.session_class.open(self.account, transcript=self.transcript,
+                                              limits=self.limits)
+        except StageTimeout as error:
+            self.timed_out = error
+            raise
         self.stage = Stage.AUTH
         try:
             self._prepare(session)
@@ -110,6 +117,7 @@ class Courier:
             raise
         except BaseException:
             session.close()
+            self.timed_out = session.timed_out
             raise
         session.on_idle = self.on_idle
         self.session = session
