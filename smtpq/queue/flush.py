@@ -47,6 +47,8 @@ BATCH = 100
 BACKGROUND_LINGER = 1.0
 #: How often a lingering flusher looks for new mail.
 LINGER_POLL = 0.05
+#: How often a flusher waiting for a slow route looks for newly due mail.
+MORE_MAIL_POLL = 1.0
 
 
 @dataclasses.dataclass
@@ -186,11 +188,15 @@ class Rounds:
         limit = limit or BATCH
         worker = Worker(store, settings, self.env, self.report, self.progress)
         newest = 0
+
+        def claim() -> list[ClaimedMessage]:
+            return store.claim_due(
+                _now(), limit=limit, worker_id=worker.worker_id, lease=settings.claim_lease,
+                account=request.account, ids=request.ids,
+                ignore_backoff=request.ignore_backoff, after_id=max(after_id, newest))
+
         try:
-            while keep_going() and (batch := store.claim_due(
-                    _now(), limit=limit, worker_id=worker.worker_id,
-                    lease=settings.claim_lease, account=request.account, ids=request.ids,
-                    ignore_backoff=request.ignore_backoff, after_id=max(after_id, newest))):
+            while keep_going() and (batch := claim() or worker.wait_for_more(claim)):
                 newest = max(m.id for m in batch)  # claims come in id order
                 worker.deliver_batch(batch)
         except BaseException:
@@ -260,16 +266,29 @@ class Worker:
             self.lanes.hand(key, messages)
         self.lanes.wait_for_room(lambda: len(self.outstanding), self._tick)
 
+    def wait_for_more(self, claim: Callable[[], list[ClaimedMessage]]) -> list[ClaimedMessage]:
+        """Nothing more was due: while some route is still at work (a slow or stalled
+        server), look for newly due mail every second, so that it need not wait for
+        that route; [] once every route is done and nothing is due."""
+        while not self.lanes.wait_until_idle(self._tick, at_most=MORE_MAIL_POLL):
+            if batch := claim():
+                return batch
+        return claim()
+
     def _deliver_route(self, key: RouteKey, messages: list[ClaimedMessage]
                        ) -> DeliveryOutcome | None:
         """In the route's thread: deliver *messages*; a missed stage deadline, if any."""
         from smtpq.queue.route_delivery import deliver_route
 
         try:
-            return deliver_route(self, key, messages)
+            timed_out = deliver_route(self, key, messages)
         except ClaimsLost:
             self._claims_lost()
             return None
+        # The route may now wait for its next batch (or another route's server) for
+        # long: its verdicts must not wait with it.
+        self.commits.commit()
+        return timed_out
 
     def _give_up_route(self, key: RouteKey, messages: list[ClaimedMessage],
                        timed_out: DeliveryOutcome) -> None:

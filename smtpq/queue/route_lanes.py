@@ -94,19 +94,25 @@ class RouteLanes:
         self._wait(lambda now: claimed() < MAX_CLAIMED and all(
             lane.idle() or lane.stuck(now) for lane in self._lanes.values()), tick)
 
-    def wait_until_idle(self, tick: Callable[[], None]) -> None:
-        """Return once every lane has done all its work (*tick* as ``wait_for_room``)."""
-        self._wait(lambda now: all(lane.idle() for lane in self._lanes.values()), tick)
+    def wait_until_idle(self, tick: Callable[[], None], at_most: float | None = None) -> bool:
+        """Wait until every lane has done all its work (*tick* as ``wait_for_room``), or
+        *at_most* seconds; whether they have."""
+        return self._wait(lambda now: all(lane.idle() for lane in self._lanes.values()), tick,
+                          at_most)
 
-    def _wait(self, done: Callable[[float], bool], tick: Callable[[], None]) -> None:
+    def _wait(self, done: Callable[[float], bool], tick: Callable[[], None],
+              at_most: float | None = None) -> bool:
+        until = None if at_most is None else time.monotonic() + at_most
         while True:
             with self._changed:
                 self._raise_failure()
                 if done(time.monotonic()):
-                    return
+                    return True
                 self._changed.wait(TICK)
                 self._raise_failure()
             tick()
+            if until is not None and time.monotonic() >= until:
+                return False
 
     def _raise_failure(self) -> None:
         failure, self._failure = self._failure, None
