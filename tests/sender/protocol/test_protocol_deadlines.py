@@ -49,8 +49,8 @@ def fault_server(tls_material: TlsMaterial) -> Iterator:  # type: ignore[type-ar
 
 
 def account_for(server: FaultServer, **settings: object) -> Account:
-    return Account(host="127.0.0.1", port=server.port, tls=False, auth=None,  # type: ignore[arg-type]
-                   **settings)
+    """An account for *server*: plain text, no AUTH, no ``timeout`` unless *settings* say."""
+    return Account(host="127.0.0.1", port=server.port, **settings)  # type: ignore[arg-type]
 
 
 def timed_open(account: Account, limits: StageLimits | None) -> tuple[BaseException, float]:
@@ -126,3 +126,14 @@ def test_a_courier_whose_server_stalled_does_not_wait_for_it_again(fault_server)
     assert [o.exit_code for o in outcomes] == [ExitCode.EX_TEMPFAIL] * 3
     assert server.sessions == 1
     assert time.monotonic() - started < LIMITS.reply + GENEROUS / 2
+
+
+def test_a_tls_handshake_the_server_never_answers_ends_at_the_deadline(
+        fault_server, tls_material: TlsMaterial) -> None:
+    server = fault_server("greeting", "hang")  # reads nothing: the ClientHello goes unanswered
+    account = account_for(server, tls=True, tls_starttls=False,
+                          tls_trust_file=str(tls_material.ca_file))
+    error, took = timed_open(account, LIMITS)
+    assert isinstance(error, StageTimeout)
+    assert error.message == "timed out after 2 s during the TLS handshake"
+    assert LIMITS.reply <= took < GENEROUS
