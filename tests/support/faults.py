@@ -22,6 +22,8 @@ per connection, raw sockets, so it can misbehave in ways aiosmtpd cannot.
 * ``hang`` — say nothing until the server stops (a server that accepted and froze);
 * ``trickle`` — send the normal reply one byte every ``trickle`` seconds (so a
   per-read timeout longer than that never fires), then go on serving;
+* at ``data`` only: ``unread`` — say 354, then read nothing more until the server
+  stops (the mail's content fills the socket buffers and the client's writes block);
 * ``malformed`` — a reply that is not SMTP (``hello?``);
 * ``overlong`` — a reply line far longer than RFC 5321 §4.5.3.1.5's 512 octets;
 * at ``starttls`` only: ``handshake`` (the handshake fails: garbage instead of
@@ -52,7 +54,7 @@ CODES = ("421", "450", "451", "452", "454", "550", "552", "553", "554")
 GENERIC = (*CODES, "close", "stall", "malformed", "overlong")
 TLS_FAULTS = ("handshake", "expired", "self_signed", "wrong_host")
 #: Faults that only end when the server stops or after a long while (not in the matrix).
-SLOW_FAULTS = ("hang", "trickle")
+SLOW_FAULTS = ("hang", "trickle", "unread")
 FAULTS = (*GENERIC, *TLS_FAULTS, *SLOW_FAULTS, "drop_after_accept")
 _CERT = {"expired": "expired", "self_signed": "untrusted", "wrong_host": "wrong_host"}
 
@@ -286,6 +288,10 @@ class _Conn:
         self.reply("rcpt", "250 2.1.5 ok")
 
     def _data(self, line: str) -> None:
+        if self.faulty("data") == "unread":
+            self.send("354 go ahead")
+            self.server.stopping.wait()
+            raise _HangUp
         self.reply("data", "354 go ahead")
         if self.faulty("data") in CODES:
             return  # DATA refused: no content follows

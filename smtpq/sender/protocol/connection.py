@@ -47,10 +47,6 @@ def _io_error(message: str) -> NetworkError:
     return NetworkError(message, exit_code=ExitCode.EX_IOERR)
 
 
-def _raise_if_passed(deadline: Deadline | None) -> None:
-    """After a timeout: ``StageTimeout`` if it was the deadline's (else the account's)."""
-    if deadline is not None and deadline.left() <= 0:
-        raise deadline.expired()
 
 
 def _tls_reason(exc: OSError, *, reading: bool) -> str | None:
@@ -79,6 +75,7 @@ class Connection:
         self.write_limit: float | None = None
         self.write_rate: float | None = None
         self._per_operation = sock.gettimeout()  # the account's ``timeout``, or None
+        self._stage_bound = False  # the last operation's timeout was the stage's
 
     @property
     def tls_active(self) -> bool:
@@ -116,7 +113,7 @@ class Connection:
         try:
             return self.sock.recv(RECV_SIZE)
         except TimeoutError as exc:
-            _raise_if_passed(deadline)
+            self._raise_if_stage_ended(deadline)
             raise _io_error(f"network read error: {TIMED_OUT}") from exc
         except OSError as exc:
             reason = _tls_reason(exc, reading=True)
@@ -153,7 +150,7 @@ class Connection:
             else:
                 self._send_by(deadline, data)
         except TimeoutError as exc:
-            _raise_if_passed(deadline)
+            self._raise_if_stage_ended(deadline)
             raise _io_error(f"network write error: {TIMED_OUT}") from exc
         except OSError as exc:
             reason = _tls_reason(exc, reading=False)
@@ -167,9 +164,18 @@ class Connection:
     def _arm(self, deadline: Deadline) -> None:
         """Let the next operation wait no longer than the deadline (nor the account's
         ``timeout``); raises ``StageTimeout`` once it has passed."""
-        left = deadline.check()
+        limit = deadline.check()
+        if deadline.each is not None and deadline.each < limit:
+            limit = deadline.each
         per_operation = self._per_operation
-        self.sock.settimeout(left if per_operation is None else min(left, per_operation))
+        self._stage_bound = per_operation is None or limit < per_operation
+        self.sock.settimeout(limit if self._stage_bound else per_operation)
+
+    def _raise_if_stage_ended(self, deadline: Deadline | None) -> None:
+        """After a timeout: ``StageTimeout`` if the stage's limit, not the account's
+        ``timeout``, ended the operation."""
+        if deadline is not None and (self._stage_bound or deadline.left() <= 0):
+            raise deadline.expired()
 
     def restore_timeout(self) -> None:
         """Give the socket the account's own ``timeout`` back (stages shorten it)."""

@@ -71,17 +71,22 @@ class Deadline:
     """One stage's deadline: a point on the monotonic clock, and what was awaited.
 
     ``rate`` (bytes per second), when set, moves the deadline on by one second
-    per ``rate`` bytes the server takes (``credit``).
+    per ``rate`` bytes the server takes (``credit``); ``each`` then also bounds
+    every single operation (Postfix's ``smtp_xfer_timeout``), so that what the
+    socket buffers took at once does not buy a server that stopped reading an
+    hour.
     """
 
-    __slots__ = ("at", "connecting", "rate", "seconds", "waiting_for")
+    __slots__ = ("at", "connecting", "each", "rate", "seconds", "started", "waiting_for")
 
     def __init__(self, seconds: float, waiting_for: str, *, rate: float | None = None,
                  connecting: bool = False) -> None:
         self.seconds = seconds
-        self.at = time.monotonic() + seconds
+        self.started = time.monotonic()
+        self.at = self.started + seconds
         self.waiting_for = waiting_for
         self.rate = rate
+        self.each = seconds if rate else None
         self.connecting = connecting
 
     def left(self) -> float:
@@ -92,12 +97,12 @@ class Deadline:
         """*size* more bytes were taken: with a ``rate``, the deadline moves on."""
         if self.rate:
             self.at += size / self.rate
-            self.seconds += size / self.rate
 
     def expired(self) -> StageTimeout:
-        """The error for this deadline, once it has passed."""
-        return StageTimeout(round(self.seconds, 1), self.waiting_for,
-                            connecting=self.connecting)
+        """The error for this deadline, once it has passed (or, with a ``rate``, once
+        one operation took ``each``: the time spent is then what it says)."""
+        seconds = time.monotonic() - self.started if self.rate else self.seconds
+        return StageTimeout(round(seconds, 1), self.waiting_for, connecting=self.connecting)
 
     def check(self) -> float:
         """Seconds left; raises ``StageTimeout`` when none are."""

@@ -137,3 +137,20 @@ def test_a_tls_handshake_the_server_never_answers_ends_at_the_deadline(
     assert isinstance(error, StageTimeout)
     assert error.message == "timed out after 2 s during the TLS handshake"
     assert LIMITS.reply <= took < GENEROUS
+
+
+def test_a_server_that_stops_reading_the_mail_is_abandoned_while_sending_it(
+        fault_server) -> None:
+    server = fault_server("data", "unread")  # 354, then it reads nothing
+    courier = Courier(account_for(server), limits=LIMITS)
+    big = [b"Subject: big\r\n\r\n"] + [b"x" * 998 + b"\r\n"] * 32_000  # 32 MB: past any buffer
+    mail = OutgoingMail("me@example.org", ["you@example.net"], big)
+    started = time.monotonic()
+    outcome = courier.deliver(mail)
+    took = time.monotonic() - started
+    courier.close()
+    assert outcome.errormsg is not None
+    assert outcome.errormsg.startswith("timed out after ")
+    assert outcome.errormsg.endswith(" s sending the mail")
+    assert outcome.exit_code == ExitCode.EX_TEMPFAIL
+    assert took < GENEROUS * 2
