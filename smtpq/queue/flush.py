@@ -248,7 +248,10 @@ class Worker:
             self.lanes.stop()
             raise
         finally:
-            self.routes.close()
+            if self.lanes.finished():
+                self.routes.close()
+            else:  # interrupted again while a route was sending: no QUIT into its DATA
+                self.commits.commit()
 
     def deliver_batch(self, batch: list[ClaimedMessage]) -> None:
         """Hand each route's share of *batch* to the route's thread (``route_lanes``);

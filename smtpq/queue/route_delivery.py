@@ -63,8 +63,8 @@ def deliver_route(worker, key: RouteKey,  # type: ignore[no-untyped-def]
     return _send_all(worker, courier, account, messages)
 
 
-def record_timed_out(worker, key: RouteKey, messages: list[ClaimedMessage],  # type: ignore[no-untyped-def]
-                     outcome: DeliveryOutcome) -> None:
+def record_timed_out(worker, key: RouteKey,  # type: ignore[no-untyped-def]
+                     messages: list[ClaimedMessage], outcome: DeliveryOutcome) -> None:
     """Record *messages* of a route that missed a stage deadline earlier in this flush
     with that failure, without connecting again (its server stalls: RFC 5321 §4.5.3.2)."""
     try:

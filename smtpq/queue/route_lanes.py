@@ -91,8 +91,14 @@ class RouteLanes:
     def wait_for_room(self, claimed: Callable[[], int], tick: Callable[[], None]) -> None:
         """Return once every lane is idle or stuck and fewer than ``MAX_CLAIMED`` mails
         are *claimed*; *tick* runs every ``TICK`` seconds meanwhile (lease renewal)."""
-        self._wait(lambda now: claimed() < MAX_CLAIMED and all(
-            lane.idle() or lane.stuck(now) for lane in self._lanes.values()), tick)
+        def room(now: float) -> bool:
+            lanes = self._lanes.values()
+            if all(lane.idle() for lane in lanes):
+                return True
+            return claimed() < MAX_CLAIMED and all(lane.idle() or lane.stuck(now)
+                                                   for lane in lanes)
+
+        self._wait(room, tick)
 
     def wait_until_idle(self, tick: Callable[[], None], at_most: float | None = None) -> bool:
         """Wait until every lane has done all its work (*tick* as ``wait_for_room``), or
@@ -149,6 +155,11 @@ class RouteLanes:
             threads = [lane.thread for lane in self._lanes.values() if lane.thread is not None]
         for thread in threads:
             thread.join()
+
+    def finished(self) -> bool:
+        """Whether no lane's thread runs any more (their connections are free)."""
+        return not any(lane.thread is not None and lane.thread.is_alive()
+                       for lane in self._lanes.values())
 
     # -- the lanes' side -----------------------------------------------------------
     def progressed(self) -> None:
