@@ -13,9 +13,10 @@ waits at each; Postfix: ``smtp_connect_timeout`` 30 s, ``smtp_helo_timeout``
 * each reply — the greeting (§4.5.3.2.1), EHLO, STARTTLS, every AUTH step,
   MAIL (§4.5.3.2.2), RCPT (§4.5.3.2.3), DATA (§4.5.3.2.4), RSET — and the
   TLS handshake: ``reply``, counted from when the client starts waiting;
-* the mail's content (§4.5.3.2.5): ``transfer`` plus one second per
-  ``min_rate`` bytes handed over, so a large mail over a slow link has the
-  time it needs and a server that reads a byte a second does not;
+* the mail's content (§4.5.3.2.5): ``transfer`` for each write, and
+  ``transfer`` plus one second per ``min_rate`` bytes handed over in all, so a
+  large mail over a slow link has the time it needs and a server that reads a
+  byte a second, or stops reading, does not;
 * the end of data (§4.5.3.2.6): ``end_of_data``.
 
 The account's own ``timeout`` still bounds each read and write as in msmtp.
