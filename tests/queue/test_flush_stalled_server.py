@@ -100,7 +100,8 @@ def test_a_stalled_server_does_not_keep_other_accounts_mail_waiting(
     finally:
         stalled.stop()  # it hangs up and stops listening: the flusher records that and ends
         flusher.wait(60)
-    assert set(subjects(queue_home, "stalled").values()) == {"queued"}  # now unreachable
+    # Hung up on, then unreachable: queued again (or deferred), never left "sending".
+    assert set(subjects(queue_home, "stalled").values()) <= {"queued", "deferred"}
 
 
 def test_mail_of_a_stalled_server_is_deferred_at_the_stage_deadline(
