@@ -220,7 +220,7 @@ _FILES = """\
     msmtp's configuration files, read as msmtp reads them.
 $XDG_CONFIG_HOME/smtpq/config.toml (or $SMTPQ_CONFIG)
     queue settings: database, after_enqueue, max_age, retry_first,
-    retry_max, keep_sent, claim_lease, parallel_connections.
+    retry_max, keep_sent, claim_lease, parallel_connections, stage_timeout.
 $XDG_DATA_HOME/smtpq/queue.sqlite3
     the queue (default database).
 $XDG_DATA_HOME/smtpq/queue.sqlite3.marker

@@ -34,10 +34,13 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import random
+import os
+import socket
+import threading
 import time
 from collections.abc import Callable, Collection, Mapping
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from smtpq.queue import holders, stopping
 from smtpq.queue.flush_events import FlushEvent, exit_status, from_expired, from_verdict
@@ -49,11 +52,17 @@ from smtpq.queue.states import MessageStatus, RecipientStatus
 from smtpq.queue.store import QueueStore
 from smtpq.queue.verdict import Verdict, judge
 
+if TYPE_CHECKING:
+    from smtpq.queue.routes import RouteKey
+    from smtpq.sender.delivery.outcome import DeliveryOutcome
+
 BATCH = 100
 #: How long a background flusher waits for more mail before it lets the lock go.
 BACKGROUND_LINGER = 1.0
 #: How often a lingering flusher looks for new mail.
 LINGER_POLL = 0.05
+#: How often a flusher waiting for a slow route looks for newly due mail.
+MORE_MAIL_POLL = 1.0
 
 
 @dataclasses.dataclass
@@ -281,21 +290,29 @@ class Rounds:
                         accounts=self.accounts)
         newest = 0
         keep_going = stopping.checked(keep_going)
+
+        def claim() -> list[ClaimedMessage]:
+            if stopping.requested():
+                return []  # asked to stop: claim nothing more
+            return store.claim_due(
+                _now(), limit=limit, worker_id=worker.worker_id, lease=settings.claim_lease,
+                account=request.account, ids=request.ids,
+                ignore_backoff=request.ignore_backoff, after_id=max(after_id, newest))
+
         try:
-            while keep_going() and (batch := store.claim_due(
-                    _now(), limit=limit, worker_id=worker.worker_id,
-                    lease=settings.claim_lease, account=request.account, ids=request.ids,
-                    ignore_backoff=request.ignore_backoff, after_id=max(after_id, newest))):
+            while keep_going() and (batch := claim() or worker.wait_for_more(claim)):
                 newest = max(m.id for m in batch)  # claims come in id order
                 worker.deliver_batch(batch)
         except stopping.Abandoned:
-            pass  # a second stop signal: the mail on the wire is given back below
+            worker.close(aborted=True)  # a second stop signal: the mail on the wire goes back
+        except BaseException:
+            worker.close(aborted=True)
+            raise
+        else:
+            worker.close()  # what is recorded is committed; QUIT where the session allows
         finally:
-            try:
-                worker.close()  # what is recorded is committed; QUIT where the session allows
-            finally:
-                if stopping.requested():
-                    self.give_back(worker)
+            if stopping.requested():
+                self.give_back(worker)
         return newest
 
     def give_back(self, worker: Worker) -> None:
@@ -316,7 +333,9 @@ class Worker:
                  report: FlushReport, progress: Progress | None,
                  accounts: dict[Any, Any] | None = None) -> None:
         from smtpq.queue.group_commit import GroupCommit
+        from smtpq.queue.route_lanes import RouteLanes
         from smtpq.queue.routes import RouteCouriers
+        from smtpq.sender.protocol.deadlines import StageLimits
 
         self.store, self.settings, self.env = store, settings, env
         self.report, self.progress = report, progress
@@ -326,31 +345,97 @@ class Worker:
         self.rng = random.Random()
         self.commits = GroupCommit(store)
         self.lease = settings.claim_lease  # read once: a setting made on first read
+        limits = StageLimits.from_stage_timeout(settings.stage_timeout.total_seconds())
         self.routes = RouteCouriers(env, on_idle=self.commits.commit_when_idle,
-                                    before_quit=self.commits.commit, accounts=accounts)
+                                    before_quit=self.commits.commit, accounts=accounts,
+                                    limits=limits)
+        #: Guards what the routes' threads share: ``outstanding``, the report, renewal.
+        self.lock = threading.RLock()
+        self.lanes = RouteLanes(self._deliver_route, self._give_up_route)
 
-    def close(self) -> None:
-        """Commit what is pending, then QUIT every connection."""
-        self.routes.close()
+    def close(self, *, aborted: bool = False) -> None:
+        """Wait for every route (renewing leases), commit what is pending, then QUIT
+        every connection.  *aborted*: the flush is failing; routes send no further mail."""
+        try:
+            if aborted:
+                self.lanes.stop()
+            else:
+                self.lanes.wait_until_idle(self._tick)
+                self.lanes.join()
+        except BaseException:
+            self.lanes.stop()
+            raise
+        finally:
+            if self.lanes.finished():
+                self.routes.close()
+            else:  # interrupted again while a route was sending: no QUIT into its DATA
+                self.commits.commit()
 
     def deliver_batch(self, batch: list[ClaimedMessage]) -> None:
-        from smtpq.queue.route_delivery import deliver_route
+        """Hand each route's share of *batch* to the route's thread (``route_lanes``);
+        return once the routes are ready for more, or stuck on a slow server."""
         from smtpq.queue.routes import RouteKey
 
         groups: dict[RouteKey, list[ClaimedMessage]] = {}
         for message in batch:
             groups.setdefault(RouteKey.of(message), []).append(message)
-        self.outstanding = {m.id for m in batch}
-        self.renewed = time.monotonic()  # claim_due just set the leases
+        with self.lock:
+            if not self.outstanding:
+                self.renewed = time.monotonic()  # claim_due just set the leases
+            self.outstanding |= {m.id for m in batch}
+        for key, messages in groups.items():
+            self.lanes.hand(key, messages)
+        self.lanes.wait_for_room(lambda: len(self.outstanding), self._tick)
+
+    def wait_for_more(self, claim: Callable[[], list[ClaimedMessage]]) -> list[ClaimedMessage]:
+        """Nothing more was due: while some route is still at work (a slow or stalled
+        server), look for newly due mail every second, so that it need not wait for
+        that route; [] once every route is done and nothing is due."""
+        while not self.lanes.wait_until_idle(self._tick, at_most=MORE_MAIL_POLL):
+            if batch := claim():
+                return batch
+        return claim()
+
+    def _deliver_route(self, key: RouteKey, messages: list[ClaimedMessage]
+                       ) -> DeliveryOutcome | None:
+        """In the route's thread: deliver *messages*; a missed stage deadline, if any."""
+        from smtpq.queue.route_delivery import deliver_route
+
         try:
-            for key, messages in groups.items():
-                if stopping.requested():
-                    break  # asked to stop: the rest of the batch is given back
-                deliver_route(self, key, messages)
+            if stopping.requested():
+                return None  # asked to stop: this share is given back
+            timed_out = deliver_route(self, key, messages)
         except ClaimsLost:
-            # Another flusher took over (we stalled past the lease): send nothing more
-            # of this batch; what we still hold is requeued when its lease runs out.
+            self._claims_lost()
+            return None
+        # The route may now wait for its next batch (or another route's server) for
+        # long: its verdicts must not wait with it.
+        self.commits.commit()
+        return timed_out
+
+    def _give_up_route(self, key: RouteKey, messages: list[ClaimedMessage],
+                       timed_out: DeliveryOutcome) -> None:
+        from smtpq.queue.route_delivery import record_timed_out
+
+        record_timed_out(self, key, messages, timed_out)
+
+    def _tick(self) -> None:
+        """While the claim loop waits for the routes: renew the leases."""
+        try:
+            self.renew()
+        except ClaimsLost:
+            self._claims_lost()
+
+    def _claims_lost(self) -> None:
+        # Another flusher took over (we stalled past the lease): send nothing more of
+        # what we claimed; what we still hold is requeued when its lease runs out.
+        with self.lock:
             self.outstanding = set()
+        self.lanes.drop_backlogs()
+
+    def keep_feeding(self, message: ClaimedMessage) -> bool:
+        """Whether *message* may still go: its claim is held and the flush not aborted."""
+        return not self.lanes.aborting and message.id in self.outstanding
 
     def renew(self) -> None:
         """Extend the leases of every message of the batch not yet done: while one route
@@ -360,19 +445,26 @@ class Worker:
         Renewed once a third of the lease has passed (a row update per message is
         not free); raises ``ClaimsLost`` when some claim lapsed and was taken over.
         """
-        if not self.outstanding or time.monotonic() - self.renewed < self.lease.total_seconds() / 3:
-            return
-        self.commits.commit()  # what is recorded needs no lease any more
-        until = _now() + self.lease
-        held = self.store.renew_claims(sorted(self.outstanding), worker_id=self.worker_id,
-                                       until=until)
-        self.renewed = time.monotonic()
-        if held < len(self.outstanding):
-            raise ClaimsLost(f"{len(self.outstanding) - held} claim(s) taken over")
+        with self.lock:
+            if (not self.outstanding
+                    or time.monotonic() - self.renewed < self.lease.total_seconds() / 3):
+                return
+            self.commits.commit()  # what is recorded needs no lease any more
+            until = _now() + self.lease
+            held = self.store.renew_claims(sorted(self.outstanding), worker_id=self.worker_id,
+                                           until=until)
+            self.renewed = time.monotonic()
+            if held < len(self.outstanding):
+                raise ClaimsLost(f"{len(self.outstanding) - held} claim(s) taken over")
 
     def record(self, message: ClaimedMessage, verdict: Verdict) -> None:
         """Store *verdict* (the transition, per-recipient results, the history entry)
-        with the next group commit."""
+        with the next group commit (from any route's thread)."""
+        with self.lock:
+            self._record(message, verdict)
+        self.lanes.progressed()
+
+    def _record(self, message: ClaimedMessage, verdict: Verdict) -> None:
         now = _now()
         outcome = verdict.outcome
         if outcome is Outcome.DELIVERED and message.attempts and self._failed_before(message):

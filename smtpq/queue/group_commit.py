@@ -22,11 +22,15 @@ seconds.  RFC 5321 §3.8 (and §6.1) make that the accepted risk: a mail whose
 fate is unknown is sent again, never lost.  Nothing else changes: every
 commit is as durable as before (SQLite WAL with ``synchronous=FULL``), the
 claims keep every unrecorded mail in ``sending`` until its lease runs out.
+
+Thread-safe: the routes of a flush are delivered in threads of their own
+(``route_lanes``), which add verdicts and commit through one ``GroupCommit``.
 """
 
 from __future__ import annotations
 
 import contextlib
+import threading
 import time
 
 from smtpq.queue.records import Transition
@@ -50,29 +54,40 @@ class GroupCommit:
         self.store, self.size, self.age = store, size, age
         self.pending: list[Transition] = []
         self._oldest = 0.0  # time.monotonic() of the first pending verdict
+        self._lock = threading.RLock()
 
     def add(self, transition: Transition) -> None:
         """Keep *transition*; commit the group once it is big or old enough."""
-        if not self.pending:
-            self._oldest = time.monotonic()
-        self.pending.append(transition)
-        if len(self.pending) >= self.size:
-            self.commit()
-        elif 2 * len(self.pending) >= self.size or time.monotonic() - self._oldest >= self.age:
-            self._try_commit()
+        with self._lock:
+            if not self.pending:
+                self._oldest = time.monotonic()
+            self.pending.append(transition)
+            if len(self.pending) >= self.size:
+                self.commit()
+            elif (2 * len(self.pending) >= self.size
+                  or time.monotonic() - self._oldest >= self.age):
+                self._try_commit()
 
     def _try_commit(self) -> None:
-        if self.store.try_apply(self.pending) is not None:
-            self.pending = []
+        with self._lock:
+            if self.pending and self.store.try_apply(self.pending) is not None:
+                self.pending = []
 
     def commit(self) -> None:
         """Apply every pending verdict in one transaction (raises ``StoreError``)."""
-        if self.pending:
-            self.store.apply(self.pending)
-            self.pending = []
+        with self._lock:
+            if self.pending:
+                self.store.apply(self.pending)
+                self.pending = []
 
     def commit_when_idle(self) -> None:
         """``commit`` while the server keeps us waiting; a failure waits for the next
-        ``commit``, which raises it (this runs inside the SMTP client)."""
-        with contextlib.suppress(Exception):  # retried, and then raised, by the next commit
-            self._try_commit()
+        ``commit``, which raises it (this runs inside the SMTP client).  Skipped
+        while another route's thread is committing: the verdicts are on their way."""
+        if not self._lock.acquire(blocking=False):
+            return
+        try:
+            with contextlib.suppress(Exception):  # retried, and then raised, by the next commit
+                self._try_commit()
+        finally:
+            self._lock.release()

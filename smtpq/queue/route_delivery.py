@@ -9,7 +9,9 @@ when it breaks while being set up; a server that refuses the connection or a
 name that does not resolve is not retried: that is the offline case, and the
 messages simply stay queued.  A failure that will hit every message of the
 route alike (unreachable, TLS, authentication) is recorded for all of them
-without trying each one.
+without trying each one.  So is a missed stage deadline (``StageTimeout``: the
+server stalled or trickled): ``deliver_route`` returns it, and the flush gives
+the route up for the rest of its run (``route_lanes``, ``record_timed_out``).
 """
 
 from __future__ import annotations
@@ -31,7 +33,9 @@ from smtpq.sender.delivery.outcome import (
 )
 from smtpq.sender.delivery.report import write_log
 from smtpq.sender.errors import SmtpqError
-from smtpq.sender.protocol.failures import NetworkError, ProtocolError, ServerRejection
+from smtpq.sender.protocol.failures import (
+    NetworkError, ProtocolError, ServerRejection, StageTimeout,
+)
 from smtpq.sender.sysexits import ExitCode
 
 #: Failures that every message of the route would meet in the same way.
@@ -40,13 +44,15 @@ ROUTE_WIDE = frozenset({FailureKind.HOST_NOT_FOUND, FailureKind.CONNECT_FAILED,
                         FailureKind.PROTOCOL_ERROR})
 
 
-def deliver_route(worker, key: RouteKey, messages: list[ClaimedMessage]) -> None:  # type: ignore[no-untyped-def]
-    """Send *messages* (same route) through the route's connection, recording each verdict."""
+def deliver_route(worker, key: RouteKey,  # type: ignore[no-untyped-def]
+                  messages: list[ClaimedMessage]) -> DeliveryOutcome | None:
+    """Send *messages* (same route) through the route's connection, recording each
+    verdict; the outcome of a missed stage deadline, which ended the route, if any."""
     try:
         account = worker.routes.account(key, messages[0].envelope_from)
     except SmtpqError as error:
         _record_all(worker, messages, _unresolved(error), None)
-        return
+        return None
     courier = worker.routes.courier(key, account)
     worker.renew()  # opening may take a while (retries, timeouts)
     if not courier.connected:
@@ -54,12 +60,29 @@ def deliver_route(worker, key: RouteKey, messages: list[ClaimedMessage]) -> None
         early = _open(courier, account, messages[0])
         if early is not None:
             _record_all(worker, messages, early, account)
-            return
-    _send_all(worker, courier, account, messages)
+            return early if timed_out(early) else None
+    return _send_all(worker, courier, account, messages)
+
+
+def record_timed_out(worker, key: RouteKey,  # type: ignore[no-untyped-def]
+                     messages: list[ClaimedMessage], outcome: DeliveryOutcome) -> None:
+    """Record *messages* of a route that missed a stage deadline earlier in this flush
+    with that failure, without connecting again (its server stalls: RFC 5321 §4.5.3.2)."""
+    try:
+        account = worker.routes.account(key, messages[0].envelope_from)
+    except SmtpqError as error:
+        _record_all(worker, messages, _unresolved(error), None)
+        return
+    _record_all(worker, messages, outcome, account)
+
+
+def timed_out(outcome: DeliveryOutcome) -> bool:
+    """Whether *outcome* is a missed stage deadline (the route's server stalled)."""
+    return isinstance(outcome.error, StageTimeout)
 
 
 def _send_all(worker, courier: Courier, account: Account,  # type: ignore[no-untyped-def]
-              messages: list[ClaimedMessage]) -> None:
+              messages: list[ClaimedMessage]) -> DeliveryOutcome | None:
     """One outcome per message from the pipelined stream, recorded in order."""
     feed = _Feed(worker, messages)
     outcomes = courier.deliver_all(feed)
@@ -69,11 +92,12 @@ def _send_all(worker, courier: Courier, account: Account,  # type: ignore[no-unt
             _record(worker, message, outcome, account)
             if _route_wide(outcome, courier):
                 _record_all(worker, messages[index + 1:], outcome, account)
-                return
+                return outcome if timed_out(outcome) else None
     finally:
         outcomes.close()
         feed.close()
     feed.raise_if_stopped()
+    return None
 
 
 class _Feed:
@@ -94,8 +118,8 @@ class _Feed:
     def __iter__(self) -> Iterator[OutgoingMail]:
         for message in self.messages:
             self.close()  # the content of the mail before was sent whole
-            if stopping.requested():
-                return  # asked to stop: the mails on their way are answered, no more go
+            if stopping.requested() or not self.worker.keep_feeding(message):
+                return  # asked to stop, claims lost, or the flush is ending: no more go
             try:
                 self.worker.renew()
                 content = self._content(message)
@@ -149,6 +173,8 @@ def _worth_retrying(error: BaseException) -> bool:
 
 
 def _route_wide(outcome: DeliveryOutcome, courier: Courier) -> bool:
+    if timed_out(outcome):
+        return True  # the server stalls: the next mail would wait as long
     return outcome.failure in ROUTE_WIDE and outcome.mailsize == 0 and not courier.connected
 
 

@@ -19,6 +19,7 @@ from smtpq.sender.config.files import load_config
 from smtpq.sender.config.settings import Account
 from smtpq.sender.delivery.courier import Courier
 from smtpq.sender.options import parse_args
+from smtpq.sender.protocol.deadlines import StageLimits
 
 
 @dataclasses.dataclass(frozen=True)
@@ -64,12 +65,15 @@ class RouteCouriers:
     A courier is replaced when its route now resolves to another account.
     ``before_quit`` runs before a connection is closed with QUIT (the caller
     commits its verdicts: a server that saw QUIT has an answer for every mail).
+    Every connection gets the flush's stage deadlines, ``limits``.
     """
 
     def __init__(self, env: Mapping[str, str], on_idle: Callable[[], None] | None = None,
                  before_quit: Callable[[], None] = lambda: None,
-                 accounts: dict[tuple[RouteKey, str], Account] | None = None) -> None:
+                 accounts: dict[tuple[RouteKey, str], Account] | None = None,
+                 limits: StageLimits | None = None) -> None:
         self.env, self.on_idle, self.before_quit = env, on_idle, before_quit
+        self.limits = limits
         # Shared by the drains of one flush when given (``Rounds.accounts``).
         self._accounts: dict[tuple[RouteKey, str], Account] = {} if accounts is None else accounts
         self._couriers: dict[RouteKey, Courier] = {}
@@ -90,7 +94,8 @@ class RouteCouriers:
             courier.close(quit=courier.connected)
             courier = None
         if courier is None:
-            courier = self._couriers[key] = Courier(account, on_idle=self.on_idle)
+            courier = self._couriers[key] = Courier(account, on_idle=self.on_idle,
+                                                    limits=self.limits)
         return courier
 
     def close(self) -> None:

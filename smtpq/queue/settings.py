@@ -40,9 +40,9 @@ class QueueSettings(FrozenRecord):
     """
 
     __slots__ = ("after_enqueue", "claim_lease", "database", "keep_sent", "max_age",
-                 "parallel_connections", "retry_first", "retry_max", "source")
+                 "parallel_connections", "retry_first", "retry_max", "source", "stage_timeout")
     FIELDS = ("database", "after_enqueue", "max_age", "retry_first", "retry_max", "keep_sent",
-              "claim_lease", "parallel_connections", "source")
+              "claim_lease", "parallel_connections", "stage_timeout", "source")
     EQ_IGNORED = frozenset({"source"})
 
     database: str
@@ -59,6 +59,10 @@ class QueueSettings(FrozenRecord):
     claim_lease: timedelta
     #: SMTP connections a flush may open at once (per account).
     parallel_connections: int
+    #: The flush's deadline for each network stage of an SMTP session (connecting:
+    #: at most 30 s; the end of data: twice this), whatever the account's ``timeout``
+    #: (``smtpq.sender.protocol.deadlines``).
+    stage_timeout: timedelta
     source: str | None
 
     def __init__(  # noqa: PLR0913 - one parameter per setting
@@ -66,13 +70,13 @@ class QueueSettings(FrozenRecord):
         max_age: timedelta | None = None, retry_first: timedelta | None = None,
         retry_max: timedelta | None = None, keep_sent: timedelta | None = None,
         claim_lease: timedelta | None = None, parallel_connections: int = 1,
-        source: str | None = None,
+        stage_timeout: timedelta | None = None, source: str | None = None,
     ) -> None:
         """Durations left None take their defaults (``DURATION_DEFAULTS``) when first read."""
         self._freeze(database=database, after_enqueue=after_enqueue, max_age=max_age,
                      retry_first=retry_first, retry_max=retry_max, keep_sent=keep_sent,
                      claim_lease=claim_lease, parallel_connections=parallel_connections,
-                     source=source)
+                     stage_timeout=stage_timeout, source=source)
 
     def __getattribute__(self, name: str) -> Any:
         value = object.__getattribute__(self, name)
@@ -85,7 +89,7 @@ class QueueSettings(FrozenRecord):
 #: values only when they are read (by the flush): loading ``datetime`` costs an
 #: enqueue, which never reads them, about 1 ms.
 DURATION_DEFAULTS = {"max_age": 5 * 86400, "retry_first": 60, "retry_max": 3600,
-                     "keep_sent": 7 * 86400, "claim_lease": 300}
+                     "keep_sent": 7 * 86400, "claim_lease": 300, "stage_timeout": 300}
 
 
 def timedelta_of(seconds: int) -> timedelta:
@@ -184,6 +188,7 @@ def _check_consistency(path: str, settings: QueueSettings) -> None:
         ("retry_max", settings.retry_max < settings.retry_first, "must not be shorter than retry_first"),
         ("max_age", settings.max_age <= zero, "must be longer than 0"),
         ("claim_lease", settings.claim_lease <= zero, "must be longer than 0"),
+        ("stage_timeout", settings.stage_timeout <= zero, "must be longer than 0"),
     ]
     for key, bad, reason in problems:
         if bad:
@@ -225,5 +230,6 @@ _CONVERTERS: dict[str, Callable[[object], Any]] = {
     "retry_max": _duration,
     "keep_sent": _duration,
     "claim_lease": _duration,
+    "stage_timeout": _duration,
     "parallel_connections": _positive_int,
 }

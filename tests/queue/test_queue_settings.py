@@ -65,6 +65,7 @@ class TestLocations:
         assert (settings.after_enqueue, settings.max_age, settings.retry_first) == (
             AfterEnqueue.FLUSH, timedelta(days=5), timedelta(minutes=1))
         assert (settings.retry_max, settings.keep_sent) == (timedelta(hours=1), timedelta(days=7))
+        assert settings.stage_timeout == timedelta(minutes=5)  # RFC 5321 §4.5.3.2
         assert settings.source is None
 
     def test_the_default_database_follows_xdg_data_home(self, home: Path, tmp_path: Path):
@@ -108,13 +109,15 @@ class TestValues:
             keep_sent = "1w"
             claim_lease = "10m"
             parallel_connections = 4
+            stage_timeout = "2m"
             """.replace("\n            ", "\n"))
         settings = load_settings(env_for(home, SMTPQ_CONFIG=str(path)))
         assert settings == QueueSettings(
             database="sqlite:////srv/q.sqlite3", after_enqueue=AfterEnqueue.NONE,
             max_age=timedelta(days=3), retry_first=timedelta(seconds=30),
             retry_max=timedelta(hours=2), keep_sent=timedelta(weeks=1),
-            claim_lease=timedelta(minutes=10), parallel_connections=4)
+            claim_lease=timedelta(minutes=10), parallel_connections=4,
+            stage_timeout=timedelta(minutes=2))
 
     def test_other_tables_are_left_to_their_owners(self, home: Path, tmp_path: Path):
         path = write_config(tmp_path / "c.toml", '[something_else]\nx = 1\n')
@@ -131,6 +134,7 @@ class TestValues:
         ('retry_first = "2h"\nretry_max = "1h"', "retry_max", "not be shorter than retry_first"),
         ('retry_first = "0"', "retry_first", "longer than 0"),
         ('max_age = "0"', "max_age", "longer than 0"),
+        ('stage_timeout = "0"', "stage_timeout", "longer than 0"),
     ])
     def test_bad_values_name_file_and_key(self, home: Path, tmp_path: Path, body: str, key: str,
                                           reason: str):

@@ -19,6 +19,11 @@ per connection, raw sockets, so it can misbehave in ways aiosmtpd cannot.
   (a 421 also closes the connection, RFC 5321 §3.8);
 * ``close`` — hang up without a reply;
 * ``stall`` — say nothing for ``stall`` seconds (past the client's timeout), then hang up;
+* ``hang`` — say nothing until the server stops (a server that accepted and froze);
+* ``trickle`` — send the normal reply one byte every ``trickle`` seconds (so a
+  per-read timeout longer than that never fires), then go on serving;
+* at ``data`` only: ``unread`` — say 354, then read nothing more until the server
+  stops (the mail's content fills the socket buffers and the client's writes block);
 * ``malformed`` — a reply that is not SMTP (``hello?``);
 * ``overlong`` — a reply line far longer than RFC 5321 §4.5.3.1.5's 512 octets;
 * at ``starttls`` only: ``handshake`` (the handshake fails: garbage instead of
@@ -50,7 +55,9 @@ STEPS = ("greeting", "ehlo", "starttls", "auth", "mail", "rcpt", "data", "eod", 
 CODES = ("421", "450", "451", "452", "454", "550", "552", "553", "554")
 GENERIC = (*CODES, "close", "stall", "malformed", "overlong")
 TLS_FAULTS = ("handshake", "expired", "self_signed", "wrong_host")
-FAULTS = (*GENERIC, *TLS_FAULTS, "drop_after_accept")
+#: Faults that only end when the server stops or after a long while (not in the matrix).
+SLOW_FAULTS = ("hang", "trickle", "unread")
+FAULTS = (*GENERIC, *TLS_FAULTS, *SLOW_FAULTS, "drop_after_accept")
 _CERT = {"expired": "expired", "self_signed": "untrusted", "wrong_host": "wrong_host"}
 
 
@@ -71,9 +78,11 @@ class FaultServer:
 
     def __init__(self, tls: TlsMaterial, *, credentials: dict[str, str] | None = None,
                  stall: float = 3.0, offer_starttls: bool = True,
-                 echo_credentials: bool = False) -> None:
+                 echo_credentials: bool = False, trickle: float = 1.0) -> None:
         self.tls = tls
         self.echo_credentials = echo_credentials
+        self.trickle = trickle
+        self.stopping = threading.Event()  # ends every ``hang`` and ``trickle``
         self.offer_starttls = offer_starttls
         self.credentials = credentials if credentials is not None else {"me": "s3cret-pw"}
         self.stall = stall
@@ -103,6 +112,7 @@ class FaultServer:
         self.fault = None
 
     def stop(self) -> None:
+        self.stopping.set()
         self.listener.close()
         for thread in self._threads:
             thread.join(timeout=self.stall + 2)
@@ -189,6 +199,9 @@ class _Conn:
             self.send(*((normal,) if isinstance(normal, str) else normal))
             return
         kind = fault[1]
+        if kind == "trickle":
+            self._trickle(normal)
+            return
         if kind in CODES:
             detail = {"4": "4.3.0", "5": "5.3.0"}[kind[0]]
             self.send(f"{kind} {detail} injected fault at {step}")
@@ -197,12 +210,21 @@ class _Conn:
             return
         if kind == "stall":
             time.sleep(self.server.stall)
+        elif kind == "hang":
+            self.server.stopping.wait()
         elif kind == "malformed":
             self.sock.sendall(b"hello? this is not smtp\r\n")
         elif kind == "overlong":
             self.sock.sendall(b"250 " + b"x" * 70000 + b"\r\n")
             return  # and keep serving: the client must give up on its own
         raise _HangUp  # close, stall, drop_after_accept
+
+    def _trickle(self, normal: str | tuple[str, ...]) -> None:
+        lines = (normal,) if isinstance(normal, str) else normal
+        for byte in "".join(line + "\r\n" for line in lines).encode():
+            if self.server.stopping.wait(self.server.trickle):
+                raise _HangUp
+            self.sock.sendall(bytes([byte]))
 
     def faulty(self, step: str) -> str | None:
         fault = self.server.fault
@@ -275,6 +297,10 @@ class _Conn:
         self.reply("rcpt", "250 2.1.5 ok")
 
     def _data(self, line: str) -> None:
+        if self.faulty("data") == "unread":
+            self.send("354 go ahead")
+            self.server.stopping.wait()
+            raise _HangUp
         self.reply("data", "354 go ahead")
         if self.faulty("data") in CODES:
             return  # DATA refused: no content follows

@@ -15,8 +15,10 @@ delivery: every attempt ends in a :class:`~.outcome.DeliveryOutcome`.  The
 connection is opened lazily, made ready again with RSET after a refused
 transaction (RFC 5321 §4.1.1.5), and reopened when the last one broke.  Use
 ``Policy.ALL_OR_NOTHING`` for msmtp's behaviour and ``Policy.PER_RECIPIENT``
-for a queue.  :func:`deliver_once` is msmtp's whole run for one mail,
-including when msmtp says QUIT and when it just closes.
+for a queue.  A queue also gives ``limits`` (``smtpq.sender.protocol.deadlines``):
+every network stage of its sessions then has a deadline.  :func:`deliver_once`
+is msmtp's whole run for one mail, including when msmtp says QUIT and when it
+just closes, with msmtp's timeouts only.
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ from smtpq.sender.delivery.outcome import Attempt, DeliveryOutcome, Stage, from_
 from smtpq.sender.delivery.sessions import MsmtpSession
 from smtpq.sender.errors import DeliveryError, SmtpqError
 from smtpq.sender.message.wire import CHUNK_SIZE, WireEncoder, data_chunks
-from smtpq.sender.protocol.failures import CapabilityMissing
+from smtpq.sender.protocol.failures import CapabilityMissing, StageTimeout
 from smtpq.sender.protocol.transaction import Policy
 from smtpq.sender.record import Record
 from smtpq.sender.sysexits import ExitCode
@@ -38,6 +40,7 @@ if TYPE_CHECKING:
     from typing import BinaryIO
 
     from smtpq.sender.config.settings import Account
+    from smtpq.sender.protocol.deadlines import StageLimits
     from smtpq.sender.protocol.session import Session
     from smtpq.sender.protocol.transcript import Transcript
 
@@ -68,7 +71,8 @@ class Courier:
 
     def __init__(self, account: Account, *, transcript: Transcript | None = None,
                  session_class: type[Session] = MsmtpSession,
-                 on_idle: Callable[[], None] | None = None) -> None:
+                 on_idle: Callable[[], None] | None = None,
+                 limits: StageLimits | None = None) -> None:
         self.account = account
         self.transcript = transcript
         self.session_class = session_class
@@ -76,6 +80,10 @@ class Courier:
         self.stage = Stage.CONNECT  # how far the last open() got
         #: Given to every session opened (``Session.on_idle``).
         self.on_idle = on_idle
+        #: Stage deadlines for every session opened (None: msmtp's timeouts only).
+        self.limits = limits
+        #: The deadline a session of this courier missed: it opens no other.
+        self.timed_out: StageTimeout | None = None
 
     # -- the connection ------------------------------------------------------
     @property
@@ -84,10 +92,24 @@ class Courier:
         return s is not None and not s.broken and not s.connection.closed
 
     def open(self) -> None:
-        """Connect and authenticate (closing any earlier session); raises SmtpqError."""
+        """Connect and authenticate (closing any earlier session); raises SmtpqError.
+
+        Once a session missed a stage deadline, raises that again at once, for good:
+        the server stalls, and every further mail would only wait as long.
+        """
+        if self.session is not None and self.session.timed_out is not None:
+            self.timed_out = self.session.timed_out
         self.close(quit=False)
+        if self.timed_out is not None:
+            raise StageTimeout(self.timed_out.seconds, self.timed_out.waiting_for,
+                               connecting=self.timed_out.connecting)
         self.stage = Stage.CONNECT
-        session = self.session_class.open(self.account, transcript=self.transcript)
+        try:
+            session = self.session_class.open(self.account, transcript=self.transcript,
+                                              limits=self.limits)
+        except StageTimeout as error:
+            self.timed_out = error
+            raise
         self.stage = Stage.AUTH
         try:
             self._prepare(session)
@@ -96,6 +118,7 @@ class Courier:
             raise
         except BaseException:
             session.close()
+            self.timed_out = session.timed_out
             raise
         session.on_idle = self.on_idle
         self.session = session

@@ -26,6 +26,7 @@ from smtpq.sender.protocol.failures import (
     NetworkError,
     ProtocolError,
     ServerRejection,
+    StageTimeout,
     TlsError,
 )
 from smtpq.sender.record import FrozenRecord
@@ -212,6 +213,10 @@ _NETWORK_KINDS = {
 
 def failure_kind(error: SmtpqError, stage: str) -> str | None:
     """The kind of *error* raised at *stage*; None when its server reply decides."""
+    if isinstance(error, StageTimeout):
+        # Never connected: unreachable, as a refused connection.  Stalled after
+        # connecting: as a lost connection (RFC 5321 §3.8: as a 451), deferred.
+        return FailureKind.CONNECT_FAILED if error.connecting else FailureKind.CONNECTION_LOST
     if isinstance(error, NetworkError):
         return _NETWORK_KINDS.get(error.exit_code, FailureKind.CONNECTION_LOST)
     if isinstance(error, TlsError):

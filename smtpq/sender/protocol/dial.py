@@ -13,7 +13,9 @@ that needs none of it).  ``_socket.socket`` is the base class of
 ``socket.socket`` and does everything a connection does; ``ssl`` wraps it like
 any socket (``SSLContext.wrap_socket``).  Host names are passed to
 ``getaddrinfo`` encoded (:func:`_encoded_host`), which keeps Python's ``idna``
-codec (1 ms) unloaded for the usual ASCII name.
+codec (1 ms) unloaded for the usual ASCII name.  A queue passes a
+``connect_limit`` (``.deadlines``): connecting then ends with ``StageTimeout``
+after that long, even when the account sets no ``timeout``.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ import _socket as socket  # see the module docstring
 import errno
 import os
 
+from smtpq.sender.protocol.deadlines import Deadline
 from smtpq.sender.protocol.failures import NetworkError
 from smtpq.sender.record import FrozenRecord
 from smtpq.sender.sysexits import ExitCode
@@ -94,17 +97,49 @@ def ascii_host(host: str) -> str:
         return host
 
 
-def dial(account: Account) -> tuple[socket.socket, Endpoint]:
-    """Connect as *account* says; the socket has the account's timeout set."""
+def dial(account: Account, connect_limit: float | None = None
+         ) -> tuple[socket.socket, Endpoint]:
+    """Connect as *account* says, within *connect_limit* seconds if given; the socket
+    has the account's timeout set."""
     timeout = account.timeout or None
     if account.socket:
-        return _dial_unix(account.socket, timeout), Endpoint(None, 0, account.socket)
+        deadline = _deadline(connect_limit, f"connecting to {account.socket}")
+        return _dial_unix(account.socket, timeout, deadline), Endpoint(None, 0, account.socket)
     host, port = account.host or "", account.effective_port()
+    deadline = _deadline(connect_limit, f"connecting to {host}, port {port}")
     if account.proxy_host:
-        sock = _dial_proxy(account, host, port, timeout)
+        sock = _dial_proxy(account, host, port, _within(timeout, deadline))
+        sock.settimeout(timeout)
         return _tune(sock), Endpoint(host, port, proxied=True)
-    sock, address = dial_tcp(host, port, timeout, account.source_ip)
+    sock, address = dial_tcp(host, port, timeout, account.source_ip, deadline)
     return _tune(sock), Endpoint(host, port, peer_address=address)
+
+
+def _deadline(limit: float | None, waiting_for: str) -> Deadline | None:
+    return None if limit is None else Deadline(limit, waiting_for, connecting=True)
+
+
+def _within(timeout: float | None, deadline: Deadline | None) -> float | None:
+    """The account's *timeout*, shortened to what is left of *deadline*
+    (raises ``StageTimeout`` when nothing is left)."""
+    if deadline is None:
+        return timeout
+    left = deadline.check()
+    return left if timeout is None else min(left, timeout)
+
+
+def _connect(sock: socket.socket, address: object, timeout: float | None,
+             deadline: Deadline | None) -> None:
+    """``connect`` within the account's *timeout* and the *deadline*; the socket
+    keeps the account's timeout for what follows."""
+    sock.settimeout(_within(timeout, deadline))
+    try:
+        sock.connect(address)
+    except OSError:
+        if deadline is not None and deadline.left() <= 0:
+            raise deadline.expired() from None
+        raise
+    sock.settimeout(timeout)
 
 
 def _tune(sock: socket.socket) -> socket.socket:
@@ -116,15 +151,18 @@ def _tune(sock: socket.socket) -> socket.socket:
     return sock
 
 
-def _dial_unix(path: str, timeout: float | None) -> socket.socket:
+def _dial_unix(path: str, timeout: float | None, deadline: Deadline | None = None
+               ) -> socket.socket:
     sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    sock.settimeout(timeout)
     try:
-        sock.connect(path)
+        _connect(sock, path, timeout, deadline)
     except OSError as exc:
         sock.close()
         raise NetworkError(f"cannot connect to {path}: {_strerror(exc)}",
                            exit_code=ExitCode.EX_TEMPFAIL) from exc
+    except BaseException:
+        sock.close()
+        raise
     return sock
 
 
@@ -183,8 +221,8 @@ def _bind(sock: socket.socket, source_ip: str) -> None:
                            exit_code=ExitCode.EX_OSERR) from exc
 
 
-def dial_tcp(host: str, port: int, timeout: float | None,
-             source_ip: str | None = None) -> tuple[socket.socket, tuple]:
+def dial_tcp(host: str, port: int, timeout: float | None, source_ip: str | None = None,
+             deadline: Deadline | None = None) -> tuple[socket.socket, tuple]:
     """Try every address of *host* in turn (as msmtp); return the socket and peer address."""
     infos = resolve(host, port)
     if source_ip:
@@ -201,8 +239,7 @@ def dial_tcp(host: str, port: int, timeout: float | None,
         try:
             if source_ip:
                 _bind(sock, source_ip)
-            sock.settimeout(timeout)
-            sock.connect(address)
+            _connect(sock, address, timeout, deadline)
             return sock, address
         except NetworkError:
             sock.close()

@@ -19,6 +19,23 @@ class NetworkError(DeliveryError):
     exit_code = ExitCode.EX_IOERR
 
 
+class StageTimeout(NetworkError):
+    """A network stage outlived its overall deadline (``.deadlines``; the queue's, not
+    msmtp's): ``timed out after 300 s waiting for the greeting``, EX_TEMPFAIL (75).
+
+    ``connecting`` is true when the connection itself was never made (the
+    server is unreachable rather than stalled).
+    """
+
+    exit_code = ExitCode.EX_TEMPFAIL
+
+    def __init__(self, seconds: float, waiting_for: str, *, connecting: bool = False) -> None:
+        super().__init__(f"timed out after {seconds:g} s {waiting_for}")
+        self.seconds = seconds
+        self.waiting_for = waiting_for
+        self.connecting = connecting
+
+
 class ProtocolError(DeliveryError):
     """The server broke the protocol or refused a session-level command (76)."""
 

@@ -6,6 +6,15 @@ server``), EHLO with a HELO fallback (LHLO for LMTP, RFC 2033 §4.1), then for
 ``tls on`` STARTTLS (RFC 3207) followed by a new EHLO with all earlier
 knowledge discarded.  There is never a plain-text continuation when TLS was
 asked for.  A :class:`Session` satisfies ``smtpq.sender.auth.channel.AuthChannel``.
+
+Opened with ``limits`` (:class:`~.deadlines.StageLimits`, the queue's), every
+network stage has an overall deadline: connecting, the TLS handshake, each
+reply (counted from when the client starts waiting for it, so pipelined
+replies each get their own), the mail's content and its end of data.  The
+replies due are remembered in the order their commands went, so a missed
+deadline says what was awaited: ``timed out after 300 s waiting for the
+greeting``.  Without ``limits`` (``--send-now``) nothing changes: msmtp has no
+deadline but the account's ``timeout``.
 """
 
 from __future__ import annotations
@@ -16,11 +25,13 @@ from smtpq.sender.config.settings import Protocol
 from smtpq.sender.errors import DeliveryError
 from smtpq.sender.protocol.capabilities import Capabilities
 from smtpq.sender.protocol.connection import Connection
+from smtpq.sender.protocol.deadlines import Deadline
 from smtpq.sender.protocol.dial import dial
 from smtpq.sender.protocol.failures import (
     CapabilityMissing,
     ProtocolError,
     ServerRejection,
+    StageTimeout,
     with_reply,
 )
 from smtpq.sender.protocol.redaction import Secrets
@@ -36,6 +47,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable, Iterable
 
     from smtpq.sender.config.settings import Account
+    from smtpq.sender.protocol.deadlines import StageLimits
     from smtpq.sender.protocol.transaction import TransactionResult
     from smtpq.sender.protocol.transcript import Transcript
     from smtpq.sender.tls import TlsPolicy, TlsSessionInfo
@@ -43,6 +55,18 @@ if TYPE_CHECKING:
 
 #: How long a reply may keep the client waiting before ``Session.on_idle`` runs.
 IDLE_WAIT = 0.005
+#: What the reply to the end of data is awaited as (RFC 5321 §4.5.3.2.6: its own limit).
+END_OF_DATA = "the reply to the end of data"
+
+
+def _awaited(line: str, secret: bool) -> str:
+    """What the reply to command *line* is called in a deadline's message (never a secret)."""
+    if line == ".":
+        return END_OF_DATA
+    verb = "AUTH" if secret else line.split(" ", 1)[0].upper()
+    if verb in ("MAIL", "RCPT"):
+        verb += " FROM" if verb == "MAIL" else " TO"
+    return f"the reply to {verb}"
 
 
 class Session:
@@ -55,7 +79,8 @@ class Session:
     """
 
     def __init__(self, connection: Connection, account: Account, *,
-                 transcript: Transcript | None = None, tls_policy: TlsPolicy | None = None) -> None:
+                 transcript: Transcript | None = None, tls_policy: TlsPolicy | None = None,
+                 limits: StageLimits | None = None) -> None:
         self.connection = connection
         self.account = account
         self.tracer = Tracer(transcript)
@@ -76,19 +101,28 @@ class Session:
         self.tls_active = connection.tls_active
         self.server_host = account.host or account.socket or ""
         self.server_port = connection.endpoint.port  # 0 for a Unix socket
+        #: The stage deadlines (a queue's session), or None: msmtp's behaviour.
+        self.limits = limits
+        #: The missed deadline that broke this session (its server stalls), if any.
+        self.timed_out: StageTimeout | None = None
+        self._awaiting: list[str] = ["the greeting"]  # replies due, oldest first
+        self._last_awaited = "the greeting"
+        if limits is not None:
+            connection.write_limit, connection.write_rate = limits.reply, limits.min_rate
 
     # -- opening ---------------------------------------------------------------
     @classmethod
     def open(cls, account: Account, *, transcript: Transcript | None = None,
-             tls_policy: TlsPolicy | None = None) -> Session:
-        """Connect and greet as msmtp does; on failure nothing stays open."""
+             tls_policy: TlsPolicy | None = None, limits: StageLimits | None = None) -> Session:
+        """Connect and greet as msmtp does (within *limits*, if given); on failure
+        nothing stays open."""
         if account.tls and tls_policy is None:
             from smtpq.sender.tls import build_policy
 
             tls_policy = build_policy(account)  # file errors before connecting, as msmtp
-        sock, endpoint = dial(account)
+        sock, endpoint = dial(account, limits.connect if limits is not None else None)
         session = cls(Connection(sock, endpoint), account, transcript=transcript,
-                      tls_policy=tls_policy)
+                      tls_policy=tls_policy, limits=limits)
         try:
             if account.tls and not account.tls_starttls:
                 session._handshake()
@@ -130,6 +164,8 @@ class Session:
         """Queue one command line; it leaves with the next read or flush."""
         self.connection.write(line.encode("utf-8") + b"\r\n")
         self.tracer.sent(line, secret=secret)
+        if self.limits is not None:
+            self._awaiting.append(_awaited(line, secret or self._in_auth))
 
     def add_secret(self, secret: str | None) -> None:
         """Blank *secret* (a password, a token) from every later reply (``redaction``)."""
@@ -137,20 +173,39 @@ class Session:
 
     def read_reply(self) -> Reply:
         """The next reply, every credential this session sent blanked (``redaction``)."""
-        if self.on_idle is not None and not self.connection.has_buffered_input():
-            self._wait_idle(self.on_idle)
-        trace = self.tracer.received if self.tracer else None
+        if self.limits is not None:
+            self._start_deadline(self.limits)
         try:
-            if not self.secrets:
-                return read_reply(self.connection.readline, trace)
-            return self.secrets.reply(read_reply(self.connection.readline,
-                                                 self.secrets.tracer(trace)))
-        except ReplyFormatError as exc:
-            self.broken = True
-            raise ProtocolError(exc.message) from exc
-        except DeliveryError:
-            self.broken = True
-            raise
+            if self.on_idle is not None and not self.connection.has_buffered_input():
+                self._wait_idle(self.on_idle)
+            trace = self.tracer.received if self.tracer else None
+            try:
+                if not self.secrets:
+                    return read_reply(self.connection.readline, trace)
+                return self.secrets.reply(read_reply(self.connection.readline,
+                                                     self.secrets.tracer(trace)))
+            except ReplyFormatError as exc:
+                self.broken = True
+                raise ProtocolError(exc.message) from exc
+            except DeliveryError as exc:
+                self._broken_by(exc)
+                raise
+        finally:
+            self.connection.deadline = None
+
+    def _broken_by(self, error: DeliveryError) -> None:
+        self.broken = True
+        if isinstance(error, StageTimeout):
+            self.timed_out = error
+
+    def _start_deadline(self, limits: StageLimits) -> None:
+        """The deadline of the reply now awaited (the oldest due; LMTP's further
+        end-of-data replies are awaited as the first was)."""
+        if self._awaiting:
+            self._last_awaited = self._awaiting.pop(0)
+        awaited = self._last_awaited
+        seconds = limits.end_of_data if awaited == END_OF_DATA else limits.reply
+        self.connection.deadline = Deadline(seconds, f"waiting for {awaited}")
 
     def _wait_idle(self, on_idle: Callable[[], None]) -> None:
         """Send what is queued, then call *on_idle* if no reply comes within ``IDLE_WAIT``."""
@@ -170,6 +225,18 @@ class Session:
         Without *flush* the tail stays buffered until the next read (or write
         past the buffer), so that pipelined commands can join it (RFC 2920 §3.1).
         """
+        if self.limits is not None:  # RFC 5321 §4.5.3.2.5, at a minimum rate
+            self.connection.deadline = Deadline(self.limits.transfer, "sending the mail",
+                                                rate=self.limits.min_rate)
+        try:
+            return self._stream(chunks, flush=flush)
+        except StageTimeout as exc:
+            self._broken_by(exc)
+            raise
+        finally:
+            self.connection.deadline = None
+
+    def _stream(self, chunks: Iterable[bytes], *, flush: bool) -> int:
         size, tail = 0, b"\r\n"
         for chunk in chunks:
             if not chunk:
@@ -237,7 +304,11 @@ class Session:
 
         policy = self.tls_policy or build_policy(self.account)
         self.connection.flush()
-        tls = start_tls(self.connection.sock, policy)
+        deadline = None
+        if self.limits is not None:
+            self.connection.restore_timeout()  # the handshake's own waits use it
+            deadline = Deadline(self.limits.reply, "during the TLS handshake")
+        tls = start_tls(self.connection.sock, policy, deadline)
         self.connection.replace_socket(tls)
         self.tls_active = True
         self.tls_info = TlsSessionInfo.from_socket(tls)

@@ -11,15 +11,17 @@
 OpenSSL makes the trust decision; :mod:`.names` only helps word the message.
 :data:`PLAIN_TEXT_PEER` is the message for the commonest mistake, SMTPS
 (``tls_starttls off``) to a port that speaks plain SMTP first; ``.hints`` adds
-what to change.
+what to change.  A queue's session passes a ``deadline`` (``smtpq.sender.protocol
+.deadlines``): the handshake then ends at it, however slowly the server sends.
 """
 
 from __future__ import annotations
 
 import hashlib
+import select
 import ssl
 
-from smtpq.sender.protocol.failures import TlsError
+from smtpq.sender.protocol.failures import StageTimeout, TlsError
 from smtpq.sender.sysexits import ExitCode
 from smtpq.sender.tls.context import Check, TlsPolicy
 from smtpq.sender.tls.names import certificate_matches
@@ -27,6 +29,8 @@ from smtpq.sender.tls.names import certificate_matches
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (import cost)
 if TYPE_CHECKING:
     import _socket
+
+    from smtpq.sender.protocol.deadlines import Deadline
 
 VERIFY_FAILED = "TLS certificate verification failed"
 
@@ -115,7 +119,33 @@ def _check_fingerprint(tls: ssl.SSLSocket, expected: bytes) -> None:
         raise TlsError(f"{VERIFY_FAILED}: the certificate fingerprint does not match")
 
 
-def start_tls(sock: _socket.socket, policy: TlsPolicy) -> ssl.SSLSocket:
+def _handshake_by(tls: ssl.SSLSocket, deadline: Deadline) -> None:
+    """``do_handshake`` that ends at *deadline*: the blocking one restarts its timeout
+    with every record the server sends, so a trickling server could stretch it."""
+    per_operation = tls.gettimeout()  # the account's ``timeout`` still bounds each wait
+    tls.settimeout(0.0)
+    try:
+        while True:
+            try:
+                tls.do_handshake()
+                return
+            except ssl.SSLWantReadError:
+                events = select.POLLIN
+            except ssl.SSLWantWriteError:
+                events = select.POLLOUT
+            left = deadline.check()
+            wait = left if per_operation is None else min(left, per_operation)
+            poller = select.poll()
+            poller.register(tls, events)
+            if not poller.poll(wait * 1000):
+                deadline.check()
+                raise TimeoutError  # the account's timeout, worded as msmtp's
+    finally:
+        tls.settimeout(per_operation)
+
+
+def start_tls(sock: _socket.socket, policy: TlsPolicy,
+              deadline: Deadline | None = None) -> ssl.SSLSocket:
     """Handshake on *sock* (RFC 8314 §3.3 / RFC 3207 §4) and apply the policy's checks."""
     # wrap_socket takes any _socket.socket (it reads family, type, proto and
     # detaches the descriptor); typeshed asks for socket.socket, which dial avoids.
@@ -124,7 +154,10 @@ def start_tls(sock: _socket.socket, policy: TlsPolicy) -> ssl.SSLSocket:
                                      do_handshake_on_connect=False,
                                      suppress_ragged_eofs=False)
     try:
-        tls.do_handshake()
+        if deadline is None:
+            tls.do_handshake()
+        else:
+            _handshake_by(tls, deadline)
         if policy.check is Check.FINGERPRINT and policy.fingerprint:
             _check_fingerprint(tls, policy.fingerprint)
     except ssl.SSLCertVerificationError as exc:
@@ -134,7 +167,7 @@ def start_tls(sock: _socket.socket, policy: TlsPolicy) -> ssl.SSLSocket:
     except (ssl.SSLError, OSError) as exc:
         tls.close()
         raise handshake_failed(exc) from exc
-    except TlsError:
+    except (TlsError, StageTimeout):
         tls.close()
         raise
     return tls
