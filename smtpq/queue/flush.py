@@ -168,9 +168,9 @@ def _flush_rounds(store: QueueStore, rounds: Rounds, fd: int, path: str) -> None
         if newer is None:
             _hand_off(store, rounds.settings, request, rounds.env, seen)
             return
-        if (fd := try_lock(path)) is None:
+        if (again := try_lock(path)) is None:
             return  # another flusher took over, and with it that mail
-        floor = newer  # taken now, or not ours to take: either way, look past it next
+        fd, floor = again, newer  # taken now, or not ours to take: either way, look past it next
 
 
 def _left_behind(store: QueueStore, request: FlushRequest, report: FlushReport) -> bool:

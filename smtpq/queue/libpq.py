@@ -66,7 +66,7 @@ def _open() -> ctypes.CDLL | None:
 
 def _wheel_copies() -> tuple[str, ...]:
     """libpq as psycopg's binary wheel installs it (``site-packages/psycopg_binary.libs``)."""
-    found = []
+    found: list[str] = []
     for entry in sys.path:
         folder = os.path.join(entry or ".", "psycopg_binary.libs")
         if os.path.isdir(folder):

@@ -31,6 +31,8 @@ from smtpq.sender.sysexits import ExitCode
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (import cost)
 if TYPE_CHECKING:
+    from typing import Any
+
     from smtpq.sender.config.settings import Account
 
 DEFAULT_PROXY_PORT = 1080
@@ -128,7 +130,7 @@ def _within(timeout: float | None, deadline: Deadline | None) -> float | None:
     return left if timeout is None else min(left, timeout)
 
 
-def _connect(sock: socket.socket, address: object, timeout: float | None,
+def _connect(sock: socket.socket, address: tuple[Any, ...] | str, timeout: float | None,
              deadline: Deadline | None) -> None:
     """``connect`` within the account's *timeout* and the *deadline*; the socket
     keeps the account's timeout for what follows."""
