@@ -25,12 +25,12 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any, BinaryIO
 
 from sqlalchemy import (
-    Connection, Engine, delete, func, insert, inspect, select, text, update,
+    Connection, Engine, delete, func, inspect, select, text, update,
 )
 from sqlalchemy.engine import URL
 from sqlalchemy.exc import DBAPIError
 
-from smtpq.queue import sql_reads, sql_verdicts
+from smtpq.queue import sql_notices, sql_reads, sql_verdicts
 from smtpq.queue.engine import NO_WAIT, READ_ONLY, make_engine
 from smtpq.queue.errors import MessageNotFound, database_error
 from smtpq.queue.models import attempts, message_chunks, messages, recipients
@@ -40,10 +40,10 @@ from smtpq.queue.records import (
     ClaimedMessage,
     MessageDetail,
     MessageSummary,
+    NoticeDue,
     RecipientResult,
     Transition,
 )
-from smtpq.queue.rows import iter_chunks, message_row, recipient_rows
 from smtpq.queue.schema_version import HEAD
 from smtpq.queue.states import (
     CLAIMABLE,
@@ -132,18 +132,7 @@ class SqlStore:
     def enqueue(self, message: NewMessage, content: Content, *, now: datetime | None = None) -> int:
         when = now or datetime.now(UTC)
         with self._write() as c:
-            result = c.execute(insert(messages).values(message_row(message, when)))
-            assert result.inserted_primary_key is not None
-            message_id = int(result.inserted_primary_key[0])
-            rows = recipient_rows(message_id, message, when)
-            if rows:
-                c.execute(insert(recipients), rows)
-            size = 0
-            for seq, chunk in enumerate(iter_chunks(content)):
-                c.execute(insert(message_chunks).values(message_id=message_id, seq=seq, data=chunk))
-                size += len(chunk)
-            c.execute(update(messages).where(M.id == message_id).values(size=size))
-        return message_id
+            return sql_notices.insert_message(c, message, content, when)
 
     # -- flush ---------------------------------------------------------------
 
@@ -286,6 +275,22 @@ class SqlStore:
                     status=MessageStatus.EXPIRED, finished=now, next_attempt=None))
             return ids
 
+    # -- notices (smtpq.queue.notices) ---------------------------------------
+
+    def due_notices(self, now: datetime, *, delayed_since: datetime | None = None
+                    ) -> list[NoticeDue]:
+        with self._read() as c:
+            return sql_notices.due_notices(c, delayed_since=delayed_since)
+
+    def queue_notice(self, due: NoticeDue, now: datetime, notice: NewMessage | None = None,
+                     content: Content = ()) -> int | None:
+        with self._write() as c:
+            if not sql_notices.mark(c, due, now):
+                return None
+            if notice is None:
+                return 0
+            return sql_notices.insert_message(c, notice, content, now, notice_of=due.message_id)
+
     # -- management ----------------------------------------------------------
 
     def list_messages(self, statuses: Collection[MessageStatus] = PENDING, *,
@@ -361,7 +366,7 @@ class SqlStore:
         # A retried message starts afresh: due now, no back-off, max_age from now.
         c.execute(update(messages).where(M.id.in_(ids), M.status.in_(RETRYABLE)).values(
             status=MessageStatus.QUEUED, next_attempt=now, queued_at=now, deferrals=0,
-            finished=None))
+            finished=None, bounced=None, warned=None))  # a new failure gets a new notice
         c.execute(update(recipients).where(
             R.message_id.in_(ids), R.status != RecipientStatus.SENT,
         ).values(status=RecipientStatus.PENDING, updated=now))
