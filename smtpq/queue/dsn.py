@@ -16,6 +16,7 @@ import email
 import email.policy
 import io
 import re
+import textwrap
 from datetime import datetime, timedelta
 from email.generator import BytesGenerator
 from email.message import Message
@@ -98,32 +99,32 @@ def build(report: Report, original: bytes, *, full: bool, now: datetime,
 def human_text(report: Report, *, full: bool = False) -> str:
     """The first part: what happened, for a person (RFC 6522 §3)."""
     what = {
-        NoticeKind.FAILED: "could not be delivered to the recipients below; the server\n"
+        NoticeKind.FAILED: "could not be delivered to the recipients below: the server "
                            "refused it for good, so smtpq will not try again.",
-        NoticeKind.EXPIRED: f"could not be delivered to the recipients below within\n"
+        NoticeKind.EXPIRED: f"could not be delivered to the recipients below within "
                             f"{_span(report.waited)}; smtpq has stopped trying.",
-        NoticeKind.DELAYED: f"has not yet been delivered to the recipients below after\n"
+        NoticeKind.DELAYED: f"has not yet been delivered to the recipients below after "
                             f"{_span(report.waited)}. smtpq keeps trying"
                             + (f" until {format_datetime(report.retry_until)}"
                                if report.retry_until else "")
-                            + ";\nyou do not need to send it again.",
+                            + "; you do not need to send it again.",
     }[report.kind]
-    lines = [f"This is the mail system (smtpq) at {report.reporting_mta}.", "",
-             f"Your message (queue id {report.queue_id}) {what}", ""]
+    attached = "your message" if full else "the headers of your message"
+    paragraphs = [f"This is the mail system (smtpq) at {report.reporting_mta}.",
+                  f"Your message (queue id {report.queue_id}) {what}"]
     if report.subject:
-        lines += [f"  Subject: {_clean(report.subject)}", ""]
-    for recipient in report.recipients:
-        said = recipient.diagnostic or report.reason
-        lines.append(f"<{recipient.address}>: {_clean(said)}")
-    attached = "your message is attached" if full else "the headers of your message are attached"
-    lines += ["", "The report below is machine-readable (RFC 3464);", f"{attached}."]
-    return "\n".join(lines) + "\n"
+        paragraphs.append(f"  Subject: {_clean(report.subject)}")
+    paragraphs.append("\n".join(f"<{r.address}>: {_clean(r.diagnostic or report.reason)}"
+                                for r in report.recipients))
+    paragraphs.append(f"A machine-readable report (RFC 3464) and {attached} follow.")
+    return "\n\n".join(p if p.startswith(("<", " ")) else textwrap.fill(p, 72)
+                        for p in paragraphs) + "\n"
 
 
 def _text_part(text: str) -> MIMEText:
-    if text.isascii():
-        return MIMEText(text, "plain", "us-ascii")
-    return MIMEText(text, "plain", "utf-8")
+    part = MIMEText(text, "plain", "us-ascii" if text.isascii() else "utf-8")
+    del part["MIME-Version"]  # once, in the outer header (RFC 2045 §4)
+    return part
 
 
 def _status_part(report: Report) -> Message:
