@@ -93,7 +93,7 @@ def _notice(store: QueueStore, settings: QueueSettings, env: Mapping[str, str],
     if settings.bounce != Bounce.SENDER or not detail.envelope_from:
         return None  # RFC 5321 §6.1: never a notice to the null sender
     account = _account(detail, env)
-    host = socket.getfqdn()
+    host = socket.gethostname()  # no DNS lookup: the machine may well be offline
     report = dsn.Report(
         kind=kind, queue_id=detail.id, sender=detail.envelope_from, reporting_mta=host,
         from_address=f"MAILER-DAEMON@{(account.maildomain if account else None) or host}",
@@ -117,7 +117,17 @@ def _recipients(detail: MessageDetail, kind: NoticeKind) -> tuple[dsn.RecipientR
     return tuple(
         dsn.RecipientReport(r.address, dsn.enhanced_status(_reply(detail, r), _default(kind, r)),
                             _reply(detail, r), r.updated if r.smtp_status else last)
-        for r in detail.recipient_states if r.status in _ABOUT[kind])
+        for r in _concerned(detail, kind))
+
+
+def _concerned(detail: MessageDetail, kind: NoticeKind) -> tuple[RecipientState, ...]:
+    """The recipients the notice is about; RFC 3464 §2.1 wants at least one, so all the
+    undelivered ones (or all) if none is in the state the kind expects."""
+    for wanted in (_ABOUT[kind], _ABOUT[NoticeKind.EXPIRED]):
+        found = tuple(r for r in detail.recipient_states if r.status in wanted)
+        if found:
+            return found
+    return detail.recipient_states
 
 
 def _reply(detail: MessageDetail, recipient: RecipientState) -> str | None:
@@ -208,9 +218,8 @@ def _header_end(data: bytes) -> int:
 
 def _variables(detail: MessageDetail, kind: NoticeKind) -> dict[str, str]:
     """The facts ``notify_command`` gets, as ``SMTPQ_NOTIFY_*`` variables."""
-    about = [r.address for r in detail.recipient_states if r.status in _ABOUT[kind]]
     return {"SMTPQ_NOTIFY_ID": str(detail.id), "SMTPQ_NOTIFY_STATUS": str(kind),
             "SMTPQ_NOTIFY_FROM": detail.envelope_from,
-            "SMTPQ_NOTIFY_RECIPIENTS": ",".join(about or detail.recipients),
+            "SMTPQ_NOTIFY_RECIPIENTS": ",".join(r.address for r in _concerned(detail, kind)),
             "SMTPQ_NOTIFY_REASON": reason(detail, kind),
             "SMTPQ_NOTIFY_SUBJECT": detail.subject or ""}

@@ -18,6 +18,7 @@ import email.policy
 import os
 import sqlite3
 import time
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
 from pathlib import Path
@@ -25,12 +26,7 @@ from pathlib import Path
 import pytest
 
 from tests.support.aiosmtpd_server import Received, RecordingHandler
-from tests.support.queue_home import (  # noqa: F401 - fixtures
-    QueueHome,
-    queue_home,
-    server_at,
-    wait_until,
-)
+from tests.support.queue_home import QueueHome, server_at  # noqa: F401 - fixtures
 
 MAIL = (b"From: me@example.org\nTo: you@example.net\nSubject: the report\n"
         b"Message-ID: <original@example.org>\n\nthe body of the mail\n")
@@ -57,8 +53,19 @@ def greylisting() -> RecordingHandler:
 
 
 @pytest.fixture
-def home(queue_home: QueueHome) -> QueueHome:
-    return queue_home
+def home(tmp_path: Path) -> Iterator[BouncingHome]:
+    home = BouncingHome(tmp_path)
+    yield home
+    home.kill_flushers()
+
+
+class BouncingHome(QueueHome):
+    """A ``QueueHome`` with smtpq's default ``bounce = "sender"`` (the shared helper turns
+    bounces off for the tests that are not about them)."""
+
+    def configure(self, **queue: str | int) -> None:
+        queue.setdefault("bounce", "sender")
+        super().configure(**queue)
 
 
 def flush(home: QueueHome, *args: str) -> str:
