@@ -62,8 +62,9 @@ def send_notices(store: QueueStore, settings: QueueSettings, env: Mapping[str, s
                  now: datetime, *, warn: Warn = _stderr) -> int:
     """Queue the notices due now and run the notify hook for each; how many were queued.
 
-    Only store errors propagate; a message whose notice cannot be written is
-    reported through *warn* and left for the next sweep.
+    Only the store's own errors propagate (as everywhere in the flush); a message
+    whose notice cannot be written is reported through *warn* and left for the
+    next sweep.
     """
     since = now - settings.delay_warning if settings.delay_warning is not None else None
     queued = 0
@@ -73,7 +74,8 @@ def send_notices(store: QueueStore, settings: QueueSettings, env: Mapping[str, s
             continue  # purged meanwhile
         try:
             notice = _notice(store, settings, env, detail, due.kind, now)
-        except (SmtpqError, OSError, ValueError, LookupError) as error:
+        except Exception as error:  # noqa: BLE001 - a notice must never stop the queue
+            # Mail already delivered stays so; the notice is tried again next flush.
             warn(f"cannot write the {due.kind} notice for message {detail.id}: {error}")
             continue
         message, content = notice if notice is not None else (None, b"")

@@ -25,7 +25,8 @@ OUTPUT_SHOWN = 200
 def notify(command: str, variables: Mapping[str, str], env: Mapping[str, str],
            warn: Callable[[str], None]) -> bool:
     """Run *command* with *variables* added to *env*; whether it succeeded (exit 0)."""
-    problem = _run(command, {**env, **variables})
+    # An environment string cannot hold NUL; a header could (RFC 5322 forbids it, mail has it).
+    problem = _run(command, {**env, **{k: v.replace("\0", "") for k, v in variables.items()}})
     if problem is not None:
         warn(f"notify_command for message {variables.get('SMTPQ_NOTIFY_ID', '?')} {problem}")
     return problem is None
@@ -38,8 +39,8 @@ def _run(command: str, env: Mapping[str, str]) -> str | None:
         child = subprocess.Popen(["/bin/sh", "-c", command], stdin=subprocess.DEVNULL,
                                  stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                                  env=dict(env), start_new_session=True)
-    except OSError as error:
-        return f"could not be started: {error.strerror}"
+    except (OSError, ValueError) as error:  # ValueError: a NUL in the inherited environment
+        return f"could not be started: {getattr(error, 'strerror', None) or error}"
     try:
         output, _ = child.communicate(timeout=NOTIFY_TIMEOUT)
     except subprocess.TimeoutExpired:
