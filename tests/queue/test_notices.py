@@ -400,3 +400,21 @@ def test_a_hanging_notify_command_is_killed_after_its_timeout(home, server_at,
     assert [m.status.value for m in home.messages()] == ["failed", "sent"]
 
 
+
+
+# -- a shared queue ----------------------------------------------------------------------
+
+def test_on_postgresql_a_failure_comes_back_once_too(home, server_at, postgres_url: str) -> None:
+    home.url = home.env["SMTPQ_DATABASE"] = postgres_url
+    server = server_at(handler=RefusingHandler("554 5.7.1 rejected"))
+    home.account(server.port)
+    home.sendmail(MAIL, "-i", "you@example.net")
+
+    flush(home)
+    flush(home, "--now")
+
+    (dsn,) = notices(server)
+    _, (_, per_recipient), _ = report_parts(parsed(dsn))
+    assert (per_recipient["Action"], per_recipient["Status"]) == ("failed", "5.7.1")
+    assert [(m.status.value, m.envelope_from) for m in home.messages()] == [
+        ("failed", "me@example.org"), ("sent", "")]
