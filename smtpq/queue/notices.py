@@ -100,7 +100,7 @@ def _notice(store: QueueStore, settings: QueueSettings, env: Mapping[str, str],
         kind=kind, queue_id=detail.id, sender=detail.envelope_from, reporting_mta=host,
         from_address=f"MAILER-DAEMON@{(account.maildomain if account else None) or host}",
         arrival=detail.created, recipients=_recipients(detail, kind), remote_mta=_remote(detail),
-        reason=reason(detail, kind), subject=detail.subject, msgid=detail.msgid,
+        reason=_reason(detail, kind), subject=detail.subject, msgid=detail.msgid,
         waited=now - detail.queued_at,
         retry_until=detail.queued_at + settings.max_age if kind is NoticeKind.DELAYED else None)
     full = _wants_full(detail, account) and detail.size <= FULL_LIMIT
@@ -146,7 +146,7 @@ def _default(kind: NoticeKind, recipient: RecipientState) -> str:
     return dsn.DEFAULT_STATUS[kind]
 
 
-def reason(detail: MessageDetail, kind: NoticeKind) -> str:
+def _reason(detail: MessageDetail, kind: NoticeKind) -> str:
     """One line saying why: the server's last reply, else the local error of the last attempt."""
     if detail.last_smtp_status and detail.last_smtp_message:
         return detail.last_smtp_message
@@ -223,5 +223,5 @@ def _variables(detail: MessageDetail, kind: NoticeKind) -> dict[str, str]:
     return {"SMTPQ_NOTIFY_ID": str(detail.id), "SMTPQ_NOTIFY_STATUS": str(kind),
             "SMTPQ_NOTIFY_FROM": detail.envelope_from,
             "SMTPQ_NOTIFY_RECIPIENTS": ",".join(r.address for r in _concerned(detail, kind)),
-            "SMTPQ_NOTIFY_REASON": reason(detail, kind),
+            "SMTPQ_NOTIFY_REASON": _reason(detail, kind),
             "SMTPQ_NOTIFY_SUBJECT": detail.subject or ""}
