@@ -220,7 +220,8 @@ _FILES = """\
     msmtp's configuration files, read as msmtp reads them.
 $XDG_CONFIG_HOME/smtpq/config.toml (or $SMTPQ_CONFIG)
     queue settings: database, after_enqueue, max_age, retry_first,
-    retry_max, keep_sent, claim_lease, parallel_connections, stage_timeout.
+    retry_max, keep_sent, claim_lease, parallel_connections, stage_timeout,
+    bounce, delay_warning, notify_command.
 $XDG_DATA_HOME/smtpq/queue.sqlite3
     the queue (default database).
 $XDG_DATA_HOME/smtpq/queue.sqlite3.marker
@@ -238,7 +239,21 @@ SMTPQ_HINTS      1: print a "hint:" line after msmtp's error messages for
                  common configuration mistakes; 0: never; unset: only when
                  standard error is a terminal"""
 
+_NOTICES = """\
+A mail that fails for good or expires is reported once to its envelope sender
+as a delivery status notification (RFC 3464), queued like any mail with the
+null sender and sent through the same account; never for mail from the null
+sender, never about a notice.  bounce = "none" in config.toml turns these off;
+delay_warning = "4h" adds one "delayed" report per mail still pending that
+long.  notify_command = "..." runs once per failed, expired or delayed mail
+(through /bin/sh -c, 30 seconds at most), with SMTPQ_NOTIFY_ID,
+SMTPQ_NOTIFY_STATUS (failed, expired or delayed), SMTPQ_NOTIFY_FROM,
+SMTPQ_NOTIFY_RECIPIENTS, SMTPQ_NOTIFY_REASON and SMTPQ_NOTIFY_SUBJECT set;
+its failure never changes the queue.  "smtpq retry" makes a new report
+possible."""
+
 _SMTPQ_TAIL = (
+    ("NOTICES", _NOTICES),
     ("FILES", _FILES),
     ("ENVIRONMENT", _ENVIRONMENT),
     ("EXIT STATUS", ("0 on success; a sysexits(3) code otherwise (64 usage, 65 damaged "

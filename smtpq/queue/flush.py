@@ -243,7 +243,15 @@ class Rounds:
             if newer is not None:
                 seen = max(self.drain(seen), newer)
                 deadline = time.monotonic() + self.request.linger
+        self.notices()
         return seen
+
+    def notices(self) -> None:
+        """Queue the notices now due (failed, expired, delayed mail; ``smtpq.queue.notices``):
+        after the verdicts are committed, the notices join the queue as new mail."""
+        from smtpq.queue.notices import send_notices
+
+        send_notices(self.store, self.settings, self.env, _now())
 
     def tidy(self) -> None:
         """Requeue the mail of dead flushers, expire old mail, forget old sent mail."""

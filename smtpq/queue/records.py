@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from smtpq.queue.states import MessageStatus, RecipientStatus
+from smtpq.queue.states import MessageStatus, NoticeKind, RecipientStatus
 
 
 @dataclass(frozen=True)
@@ -132,3 +132,11 @@ class MessageDetail(MessageSummary):
     finished: datetime | None
     recipient_states: tuple[RecipientState, ...]
     history: tuple[AttemptRecord, ...]
+
+
+@dataclass(frozen=True)
+class NoticeDue:
+    """A message owed a notice (``QueueStore.due_notices``): what happened to it."""
+
+    message_id: int
+    kind: NoticeKind

@@ -33,16 +33,25 @@ class AfterEnqueue:
     NONE = "none"  # just queue; a cron job or `smtpq flush` delivers
 
 
+class Bounce:
+    """Who hears of mail that failed for good, expired or is delayed (``[queue] bounce``)."""
+
+    SENDER = "sender"  # an RFC 3464 delivery status notification to the envelope sender
+    NONE = "none"  # no notification mail (``notify_command`` still runs)
+
+
 class QueueSettings(FrozenRecord):
     """Resolved queue settings; ``source`` is the file they came from (None: defaults only).
 
     Immutable and compared field by field (``source`` aside), as a frozen dataclass.
     """
 
-    __slots__ = ("after_enqueue", "claim_lease", "database", "keep_sent", "max_age",
-                 "parallel_connections", "retry_first", "retry_max", "source", "stage_timeout")
+    __slots__ = ("after_enqueue", "bounce", "claim_lease", "database", "delay_warning",
+                 "keep_sent", "max_age", "notify_command", "parallel_connections", "retry_first",
+                 "retry_max", "source", "stage_timeout")
     FIELDS = ("database", "after_enqueue", "max_age", "retry_first", "retry_max", "keep_sent",
-              "claim_lease", "parallel_connections", "stage_timeout", "source")
+              "claim_lease", "parallel_connections", "stage_timeout", "bounce", "delay_warning",
+              "notify_command", "source")
     EQ_IGNORED = frozenset({"source"})
 
     database: str
@@ -63,6 +72,13 @@ class QueueSettings(FrozenRecord):
     #: at most 30 s; the end of data: twice this), whatever the account's ``timeout``
     #: (``smtpq.sender.protocol.deadlines``).
     stage_timeout: timedelta
+    #: ``Bounce.SENDER`` or ``Bounce.NONE`` (see ``smtpq.queue.notices``).
+    bounce: str
+    #: A message still pending this long after it was queued gets one "delayed"
+    #: notice; None (the default, as Postfix's ``delay_warning_time``): never.
+    delay_warning: timedelta | None
+    #: Shell command run once per failed, expired or delayed message ('' = none).
+    notify_command: str
     source: str | None
 
     def __init__(  # noqa: PLR0913 - one parameter per setting
@@ -70,13 +86,17 @@ class QueueSettings(FrozenRecord):
         max_age: timedelta | None = None, retry_first: timedelta | None = None,
         retry_max: timedelta | None = None, keep_sent: timedelta | None = None,
         claim_lease: timedelta | None = None, parallel_connections: int = 1,
-        stage_timeout: timedelta | None = None, source: str | None = None,
+        stage_timeout: timedelta | None = None,
+        bounce: str = Bounce.SENDER, delay_warning: timedelta | None = None,
+        notify_command: str = "", source: str | None = None,
     ) -> None:
         """Durations left None take their defaults (``DURATION_DEFAULTS``) when first read."""
         self._freeze(database=database, after_enqueue=after_enqueue, max_age=max_age,
                      retry_first=retry_first, retry_max=retry_max, keep_sent=keep_sent,
                      claim_lease=claim_lease, parallel_connections=parallel_connections,
-                     stage_timeout=stage_timeout, source=source)
+                     stage_timeout=stage_timeout,
+                     bounce=bounce, delay_warning=delay_warning, notify_command=notify_command,
+                     source=source)
 
     def __getattribute__(self, name: str) -> Any:
         value = object.__getattribute__(self, name)
@@ -209,6 +229,28 @@ def _after_enqueue(raw: object) -> str:
     return AfterEnqueue.FLUSH if raw == AfterEnqueue.FLUSH else AfterEnqueue.NONE
 
 
+def _bounce(raw: object) -> str:
+    if raw not in (Bounce.SENDER, Bounce.NONE):
+        raise ValueError('must be "sender" or "none"')
+    return Bounce.SENDER if raw == Bounce.SENDER else Bounce.NONE
+
+
+def _optional_duration(raw: object) -> timedelta | None:
+    """A duration, or None for "" (off)."""
+    if raw == "":
+        return None
+    value = _duration(raw)
+    if value <= timedelta_of(0):
+        raise ValueError('must be longer than 0 (or "" for off)')
+    return value
+
+
+def _command(raw: object) -> str:
+    if not isinstance(raw, str):
+        raise ValueError("must be a string (a shell command)")
+    return raw
+
+
 def _positive_int(raw: object) -> int:
     # bool is an int subclass in Python; `true` is not a number of connections.
     if not isinstance(raw, int) or isinstance(raw, bool) or raw < 1:
@@ -232,4 +274,7 @@ _CONVERTERS: dict[str, Callable[[object], Any]] = {
     "claim_lease": _duration,
     "stage_timeout": _duration,
     "parallel_connections": _positive_int,
+    "bounce": _bounce,
+    "delay_warning": _optional_duration,
+    "notify_command": _command,
 }

@@ -30,12 +30,12 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any, BinaryIO
 
 from sqlalchemy import (
-    Connection, Engine, delete, func, insert, inspect, select, text, update,
+    Connection, Engine, delete, func, inspect, select, text, update,
 )
 from sqlalchemy.engine import URL
 from sqlalchemy.exc import DBAPIError
 
-from smtpq.queue import sql_health, sql_reads, sql_verdicts
+from smtpq.queue import sql_health, sql_notices, sql_reads, sql_verdicts
 from smtpq.queue.engine import NO_WAIT, READ_ONLY, is_sqlite, make_engine, sqlite_file
 from smtpq.queue.errors import MessageNotFound, database_error
 from smtpq.queue.health_records import FlushRunEnd, QueueHealth
@@ -46,10 +46,10 @@ from smtpq.queue.records import (
     ClaimedMessage,
     MessageDetail,
     MessageSummary,
+    NoticeDue,
     RecipientResult,
     Transition,
 )
-from smtpq.queue.rows import iter_chunks, message_row, recipient_rows
 from smtpq.queue.schema_version import HEAD
 from smtpq.queue.states import (
     CLAIMABLE,
@@ -159,17 +159,7 @@ class SqlStore:
     def enqueue(self, message: NewMessage, content: Content, *, now: datetime | None = None) -> int:
         when = now or datetime.now(UTC)
         with self._write() as c:
-            result = c.execute(insert(messages).values(message_row(message, when)))
-            assert result.inserted_primary_key is not None
-            message_id = int(result.inserted_primary_key[0])
-            rows = recipient_rows(message_id, message, when)
-            if rows:
-                c.execute(insert(recipients), rows)
-            size = 0
-            for seq, chunk in enumerate(iter_chunks(content)):
-                c.execute(insert(message_chunks).values(message_id=message_id, seq=seq, data=chunk))
-                size += len(chunk)
-            c.execute(update(messages).where(M.id == message_id).values(size=size))
+            message_id = sql_notices.insert_message(c, message, content, when)
         self._committed(message_id)
         return message_id
 
@@ -393,6 +383,22 @@ class SqlStore:
                     status=MessageStatus.EXPIRED, finished=now, next_attempt=None))
             return ids
 
+    # -- notices (smtpq.queue.notices) ---------------------------------------
+
+    def due_notices(self, now: datetime, *, delayed_since: datetime | None = None
+                    ) -> list[NoticeDue]:
+        with self._read() as c:
+            return sql_notices.due_notices(c, delayed_since=delayed_since)
+
+    def queue_notice(self, due: NoticeDue, now: datetime, notice: NewMessage | None = None,
+                     content: Content = ()) -> int | None:
+        with self._write() as c:
+            if not sql_notices.mark(c, due, now):
+                return None
+            if notice is None:
+                return 0
+            return sql_notices.insert_message(c, notice, content, now, notice_of=due.message_id)
+
     # -- management ----------------------------------------------------------
 
     def list_messages(self, statuses: Collection[MessageStatus] = PENDING, *,
@@ -482,7 +488,7 @@ class SqlStore:
         # A retried message starts afresh: due now, no back-off, max_age from now.
         c.execute(update(messages).where(M.id.in_(ids), M.status.in_(RETRYABLE)).values(
             status=MessageStatus.QUEUED, next_attempt=now, queued_at=now, deferrals=0,
-            finished=None))
+            finished=None, bounced=None, warned=None))  # a new failure gets a new notice
         c.execute(update(recipients).where(
             R.message_id.in_(ids), R.status != RecipientStatus.SENT,
         ).values(status=RecipientStatus.PENDING, updated=now))

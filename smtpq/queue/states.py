@@ -62,3 +62,11 @@ class RecipientStatus(enum.StrEnum):
 
 #: Recipients a flush still has to deliver to.
 UNDELIVERED = (RecipientStatus.PENDING, RecipientStatus.DEFERRED)
+
+
+class NoticeKind(enum.StrEnum):
+    """What a delivery status notification (and the notify hook) reports about a message."""
+
+    FAILED = "failed"  # failed for good (RFC 3464 Action: failed)
+    EXPIRED = "expired"  # undelivered after max_age (Action: failed, usually Status 4.4.7)
+    DELAYED = "delayed"  # still pending after delay_warning (Action: delayed)

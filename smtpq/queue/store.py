@@ -34,6 +34,7 @@ from smtpq.queue.records import (
     ClaimedMessage,
     MessageDetail,
     MessageSummary,
+    NoticeDue,
     RecipientResult,
     Transition,
 )
@@ -149,6 +150,21 @@ class QueueStore(Protocol):
     def expire_old(self, now: datetime, max_age: timedelta) -> list[int]:
         """Expire queued and deferred messages queued more than *max_age* ago; their ids."""
 
+    # -- notices (smtpq.queue.notices) -----------------------------------------
+
+    def due_notices(self, now: datetime, *, delayed_since: datetime | None = None
+                    ) -> list[NoticeDue]:
+        """Messages owed a notice, in id order: failed or expired ones not yet reported
+        (``bounced`` unset), then, with *delayed_since*, queued or deferred ones queued
+        at or before it and not yet warned about.  Never a notice itself."""
+
+    def queue_notice(self, due: NoticeDue, now: datetime, notice: NewMessage | None = None,
+                     content: Content = ()) -> int | None:
+        """In one transaction: mark *due* reported (``bounced``/``warned`` = *now*) and
+        queue *notice* (with *content*) as a notice of it; the notice's id, 0 when there
+        is no notice to queue, None when *due* was no longer owed one (another flusher
+        reported it, or its status changed): then nothing is done."""
+
     # -- management ------------------------------------------------------------
 
     def list_messages(self, statuses: Collection[MessageStatus] = PENDING, *,
@@ -167,7 +183,8 @@ class QueueStore(Protocol):
     def retry(self, now: datetime, *, ids: Collection[int] | None = None,
               all_failed: bool = False) -> list[int]:
         """Queue failed/expired messages (*ids*, or all of them) again, back-off and
-        ``max_age`` starting afresh; their ids."""
+        ``max_age`` starting afresh, and their notice markers cleared (a new failure
+        gets a new notice); their ids."""
 
     def prune_sent(self, now: datetime, keep_sent: timedelta) -> int:
         """Delete sent messages finished more than *keep_sent* ago; how many."""

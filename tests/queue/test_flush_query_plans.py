@@ -70,3 +70,27 @@ def test_no_statement_of_a_flush_scans_a_whole_table(queue_home: QueueHome, serv
     assert report.sent == 40 and len(server.messages) == 40
     assert len(statements) > 5  # the flush's statements were seen
     assert full_scans(str(queue_home.database), statements) == {}
+
+
+def test_the_notice_sweep_reads_through_indexes_too(queue_home: QueueHome, server_at,  # noqa: F811
+                                                    statements) -> None:
+    from datetime import timedelta
+
+    from tests.support.aiosmtpd_server import RecordingHandler
+
+    server = server_at(handler=RecordingHandler(rcpt_replies={
+        "bad@example.net": "550 5.1.1 unknown", "later@example.net": "451 4.7.1 later"}))
+    queue_home.account(server.port)
+    with queue_home.store() as store:
+        for n, to in enumerate(["bad@example.net", "later@example.net", "ok@example.net"] * 5):
+            store.enqueue(NewMessage("default", "me@example.org", (to,), subject=f"m{n}"),
+                          [b"Subject: x\r\n\r\nbody\r\n"])
+    statements.clear()
+    # A test of the sweep's statements: every pending mail is owed a warning at once.
+    settings = QueueSettings(queue_home.url, after_enqueue=AfterEnqueue.NONE,
+                             delay_warning=timedelta(seconds=1))
+
+    run_flush(settings, FlushRequest(), env=queue_home.env)
+
+    assert len([m for m in server.messages if m.mail_from in ("", "<>")]) >= 5  # the bounces
+    assert full_scans(str(queue_home.database), statements) == {}

@@ -8,7 +8,13 @@ from pathlib import Path
 import pytest
 
 from smtpq.queue.durations import format_duration, parse_duration
-from smtpq.queue.settings import AfterEnqueue, QueueSettings, config_path, load_settings
+from smtpq.queue.settings import (
+    AfterEnqueue,
+    Bounce,
+    QueueSettings,
+    config_path,
+    load_settings,
+)
 from smtpq.sender.errors import ConfigError
 from smtpq.sender.sysexits import ExitCode
 
@@ -119,6 +125,22 @@ class TestValues:
             claim_lease=timedelta(minutes=10), parallel_connections=4,
             stage_timeout=timedelta(minutes=2))
 
+    def test_notices_go_to_the_sender_and_nothing_else_happens_by_default(self, home: Path):
+        settings = load_settings(env_for(home))
+        assert (settings.bounce, settings.delay_warning, settings.notify_command) == (
+            Bounce.SENDER, None, "")
+
+    def test_the_notice_keys_are_read(self, home: Path, tmp_path: Path):
+        path = write_config(tmp_path / "c.toml", '[queue]\nbounce = "none"\n'
+                            'delay_warning = "4h"\nnotify_command = "notify-send smtpq"\n')
+        settings = load_settings(env_for(home, SMTPQ_CONFIG=str(path)))
+        assert (settings.bounce, settings.delay_warning, settings.notify_command) == (
+            Bounce.NONE, timedelta(hours=4), "notify-send smtpq")
+
+    def test_an_empty_delay_warning_is_off(self, home: Path, tmp_path: Path):
+        path = write_config(tmp_path / "c.toml", '[queue]\ndelay_warning = ""\n')
+        assert load_settings(env_for(home, SMTPQ_CONFIG=str(path))).delay_warning is None
+
     def test_other_tables_are_left_to_their_owners(self, home: Path, tmp_path: Path):
         path = write_config(tmp_path / "c.toml", '[something_else]\nx = 1\n')
         assert load_settings(env_for(home, SMTPQ_CONFIG=str(path))).source == str(path)
@@ -135,6 +157,10 @@ class TestValues:
         ('retry_first = "0"', "retry_first", "longer than 0"),
         ('max_age = "0"', "max_age", "longer than 0"),
         ('stage_timeout = "0"', "stage_timeout", "longer than 0"),
+        ('bounce = "postmaster"', "bounce", 'must be "sender" or "none"'),
+        ('delay_warning = "4 hours"', "delay_warning", "invalid duration"),
+        ('delay_warning = "0"', "delay_warning", "longer than 0"),
+        ("notify_command = 1", "notify_command", "must be a string"),
     ])
     def test_bad_values_name_file_and_key(self, home: Path, tmp_path: Path, body: str, key: str,
                                           reason: str):

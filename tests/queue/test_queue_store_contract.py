@@ -7,14 +7,16 @@ supplies one per engine (SQLite, and PostgreSQL on a throw-away server).
 from __future__ import annotations
 
 import io
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
 import pytest
 
 from smtpq.queue.errors import MessageNotFound
-from smtpq.queue.records import AttemptRecord, RecipientResult, Transition
+from smtpq.queue.records import AttemptRecord, NoticeDue, RecipientResult, Transition
 from smtpq.queue.rows import CHUNK_SIZE
-from smtpq.queue.states import MessageStatus, RecipientStatus
+from smtpq.queue.states import MessageStatus, NoticeKind, RecipientStatus
 from smtpq.queue.store import QueueStore
 from smtpq.sender.errors import StoreError
 from tests.queue.helpers import LEASE, T0, mail, new_message
@@ -563,6 +565,98 @@ class TestPurgeRetryPrune:
         assert store.prune_sent(T0 + timedelta(days=7, minutes=1), timedelta(days=7)) == 1
         assert store.get_message(old) is None
         assert store.get_message(new) is not None and store.get_message(failed) is not None
+
+
+class TestNotices:
+    """Which messages are owed a notice, and that each gets exactly one (smtpq.queue.notices)."""
+
+    def failed(self, store: QueueStore, **fields) -> int:
+        message_id = enqueue(store, **fields)
+        claim(store, ids=[message_id])
+        store.fail(message_id, T0, attempt=attempt(65, 554))
+        return message_id
+
+    def test_failed_and_expired_mail_is_owed_a_notice_in_id_order(self, store: QueueStore):
+        failed, expired, queued = self.failed(store), enqueue(store), enqueue(store, at=T0 + MINUTE)
+        store.expire_old(T0 + timedelta(days=5), timedelta(days=5, seconds=-30))
+        assert store.due_notices(T0) == [NoticeDue(failed, NoticeKind.FAILED),
+                                         NoticeDue(expired, NoticeKind.EXPIRED)]
+        assert status_of(store, queued) == S.QUEUED
+
+    def test_pending_mail_is_owed_a_warning_once_queued_long_enough(self, store: QueueStore):
+        old, young = enqueue(store), enqueue(store, at=T0 + timedelta(hours=2))
+        deferred = enqueue(store)
+        claim(store, ids=[deferred])
+        store.defer(deferred, T0, T0 + MINUTE)
+        since = T0 + timedelta(hours=1)
+        assert store.due_notices(since, delayed_since=since) == [
+            NoticeDue(old, NoticeKind.DELAYED), NoticeDue(deferred, NoticeKind.DELAYED)]
+        assert young not in [d.message_id for d in store.due_notices(since, delayed_since=since)]
+
+    def test_queuing_a_notice_marks_the_original_in_the_same_transaction(self, store: QueueStore):
+        original = self.failed(store)
+        due = NoticeDue(original, NoticeKind.FAILED)
+        notice = store.queue_notice(due, T0, new_message("me@example.org", sender=""),
+                                    io.BytesIO(b"Subject: bounce\n\nreport\n"))
+        assert notice is not None and notice > original
+        assert status_of(store, notice) == S.QUEUED
+        assert store.due_notices(T0) == []  # the original is reported, the notice is never owed
+        assert store.queue_notice(due, T0, new_message(sender=""), io.BytesIO(b"x")) is None
+        assert [m.id for m in store.list_messages()] == [original, notice]
+
+    def test_two_flushers_racing_for_one_failure_queue_one_notice(
+            self, store: QueueStore, other_store: QueueStore):
+        original = self.failed(store)
+        due = NoticeDue(original, NoticeKind.FAILED)
+        start = threading.Barrier(2)
+
+        def report(which: QueueStore) -> int | None:
+            start.wait()
+            return which.queue_notice(due, T0, new_message(sender=""), io.BytesIO(b"x"))
+
+        with ThreadPoolExecutor(2) as pool:
+            results = list(pool.map(report, [store, other_store]))
+        assert len([r for r in results if r is not None]) == 1
+        assert len(store.list_messages()) == 2
+
+    def test_a_failure_reported_without_a_notice_mail_is_marked_all_the_same(
+            self, store: QueueStore):
+        original = self.failed(store, sender="")
+        assert store.queue_notice(NoticeDue(original, NoticeKind.FAILED), T0) == 0
+        assert store.due_notices(T0) == []
+
+    def test_a_notice_that_fails_is_never_owed_a_notice(self, store: QueueStore):
+        original = self.failed(store)
+        notice = store.queue_notice(NoticeDue(original, NoticeKind.FAILED), T0,
+                                    new_message(sender=""), io.BytesIO(b"x"))
+        claim(store, ids=[notice])
+        store.fail(notice, T0)
+        since = T0 + timedelta(days=1)
+        assert store.due_notices(since, delayed_since=since) == []
+
+    def test_a_warning_is_given_once_and_only_while_the_mail_is_pending(self, store: QueueStore):
+        message_id = enqueue(store)
+        due = NoticeDue(message_id, NoticeKind.DELAYED)
+        assert store.queue_notice(due, T0) == 0
+        assert store.queue_notice(due, T0) is None
+        assert store.due_notices(T0, delayed_since=T0) == []
+        claim(store)
+        store.fail(message_id, T0)  # the failure is reported on its own
+        assert store.due_notices(T0) == [NoticeDue(message_id, NoticeKind.FAILED)]
+
+    def test_retry_clears_the_markers_so_a_new_failure_gets_a_new_notice(self, store: QueueStore):
+        message_id = enqueue(store)
+        store.queue_notice(NoticeDue(message_id, NoticeKind.DELAYED), T0)
+        claim(store)
+        store.fail(message_id, T0)
+        store.queue_notice(NoticeDue(message_id, NoticeKind.FAILED), T0)
+        later = T0 + timedelta(days=1)
+        store.retry(later, ids=[message_id])
+        assert store.due_notices(later, delayed_since=later) == [
+            NoticeDue(message_id, NoticeKind.DELAYED)]
+        claim(store, at=later)
+        store.fail(message_id, later)
+        assert NoticeDue(message_id, NoticeKind.FAILED) in store.due_notices(later)
 
 
 class TestStreaming:

@@ -8,7 +8,8 @@ and nothing of the developer's own.
 
 * ``home.account(port)`` writes an msmtprc whose default account reaches
   127.0.0.1:*port* (plus any extra msmtprc lines);
-* ``home.configure(after_enqueue="none", …)`` writes the ``[queue]`` table;
+* ``home.configure(after_enqueue="none", …)`` writes the ``[queue]`` table (no
+  bounces unless asked for: ``bounce="sender"``);
 * ``home.sendmail(mail, *args)`` / ``home.sendmail_many(mails)`` enqueue through
   the installed ``smtpq-sendmail``; ``home.smtpq(*args)`` runs ``smtpq``;
 * ``home.messages()``, ``home.detail(id)``, ``home.stored(id)`` read the queue
@@ -115,8 +116,10 @@ class QueueHome:
 
     # -- configuration -----------------------------------------------------------
     def configure(self, **queue: str | int) -> None:
-        """Write config.toml's ``[queue]`` table; ``after_enqueue`` defaults to "none"."""
+        """Write config.toml's ``[queue]`` table; ``after_enqueue`` defaults to "none",
+        ``bounce`` to "none" (a test about notices asks for them: ``bounce="sender"``)."""
         queue.setdefault("after_enqueue", "none")
+        queue.setdefault("bounce", "none")
         lines = ["[queue]"] + [f"{key} = {value}" if isinstance(value, int) else
                                f'{key} = "{value}"' for key, value in queue.items()]
         self.config.write_text("\n".join(lines) + "\n")
