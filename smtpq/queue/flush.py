@@ -365,7 +365,9 @@ class Worker:
         """Wait for every route (renewing leases), commit what is pending, then QUIT
         every connection.  *aborted*: the flush is failing; routes send no further mail."""
         try:
-            if aborted:
+            if stopping.abandoned():
+                self.lanes.abandon()  # a second stop signal: leave the mail on the wire now
+            elif aborted:
                 self.lanes.stop()
             else:
                 self.lanes.wait_until_idle(self._tick)
@@ -468,6 +470,8 @@ class Worker:
     def record(self, message: ClaimedMessage, verdict: Verdict) -> None:
         """Store *verdict* (the transition, per-recipient results, the history entry)
         with the next group commit (from any route's thread)."""
+        if stopping.abandoned():
+            return  # the flush left this mail on the wire: it is given back, not judged
         with self.lock:
             self._record(message, verdict)
         self.lanes.progressed()

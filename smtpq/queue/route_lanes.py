@@ -132,6 +132,15 @@ class RouteLanes:
                 lane.backlog.clear()
             self._changed.notify_all()
 
+    def abandon(self) -> None:
+        """A second stop signal: no lane starts another group, and nobody waits for the
+        ones under way (their threads are daemons; their mail is given back)."""
+        with self._changed:
+            self._aborting = True
+            for lane in self._lanes.values():
+                lane.backlog.clear()
+            self._changed.notify_all()
+
     def stop(self) -> None:
         """No lane starts another group; wait for those under way (the flush is ending
         abnormally: their feeds stop at the next mail, see ``Worker.keep_feeding``)."""

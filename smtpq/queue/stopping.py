@@ -46,6 +46,11 @@ def requested() -> bool:
     return _state["count"] > 0
 
 
+def abandoned() -> bool:
+    """Whether a second stop signal came: the mail on the wire is left, given back."""
+    return _state["count"] > 1
+
+
 def request() -> None:
     """Stop as a first signal would (also what the handler does)."""
     _state["count"] += 1
