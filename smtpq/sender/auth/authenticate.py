@@ -4,6 +4,9 @@ The steps and their failures follow msmtp 1.8.23 (observed), all before any
 AUTH byte is sent except the exchange itself:
 
 1. method choice (:mod:`~smtpq.sender.auth.choice`), EX_UNAVAILABLE;
+   GSSAPI without the ``gssapi`` module (the ``kerberos`` extra):
+   ``authentication method GSSAPI not supported``, EX_UNAVAILABLE (msmtp's
+   text when its SASL library lacks the method), with how to install it;
 2. every method but EXTERNAL needs a user:
    ``authentication method X needs a user name``, EX_UNAVAILABLE;
 3. every method but EXTERNAL and GSSAPI needs a password
@@ -29,6 +32,8 @@ def authenticate(channel: AuthChannel, account: Account) -> str:
     if account.auth is None:
         raise ValueError("authenticate() called with auth off")
     method = choose_method(account.auth, channel.auth_methods, channel.tls_active)
+    if method == "GSSAPI":
+        _require_gssapi()
     if method not in USERLESS and account.user is None:
         raise _unavailable(f"authentication method {method} needs a user name")
     host = account.host or channel.server_host
@@ -49,6 +54,14 @@ def _port(channel: AuthChannel, account: Account) -> int:
     if port:
         return int(port)
     return account.effective_port() if account.host and not account.socket else 0
+
+
+def _require_gssapi() -> None:
+    """GSSAPI only with the ``gssapi`` module; otherwise say how to get it."""
+    from smtpq.sender.auth.sasl.gss import GSSAPI_UNSUPPORTED, gssapi_available
+
+    if not gssapi_available():
+        raise _unavailable(GSSAPI_UNSUPPORTED)
 
 
 def _unavailable(message: str) -> DeliveryError:
