@@ -132,3 +132,11 @@ class MessageDetail(MessageSummary):
     finished: datetime | None
     recipient_states: tuple[RecipientState, ...]
     history: tuple[AttemptRecord, ...]
+
+
+@dataclass(frozen=True)
+class Route:
+    """Where ``QueueStore.reroute`` sends a message: its account and stored options."""
+
+    account: str
+    options: tuple[str, ...]

@@ -19,7 +19,7 @@ Every public method is one transaction, committed before it returns.
 from __future__ import annotations
 
 import io
-from collections.abc import Collection, Iterator, Sequence
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any, BinaryIO
@@ -41,14 +41,18 @@ from smtpq.queue.records import (
     MessageDetail,
     MessageSummary,
     RecipientResult,
+    Route,
     Transition,
 )
-from smtpq.queue.rows import iter_chunks, message_row, recipient_rows
+from smtpq.queue.rows import encode_options, iter_chunks, message_row, recipient_rows
 from smtpq.queue.schema_version import HEAD
 from smtpq.queue.states import (
     CLAIMABLE,
+    HOLDABLE,
     PENDING,
+    REROUTABLE,
     RETRYABLE,
+    REVIVABLE,
     MessageStatus,
     RecipientStatus,
 )
@@ -323,14 +327,44 @@ class SqlStore:
               all_failed: bool = False) -> list[int]:
         if ids is None and not all_failed:
             raise ValueError("retry needs ids or all_failed")
-        query = (select(M.id).where(M.status.in_(RETRYABLE)).order_by(M.id)
-                 .with_for_update(key_share=True))
+        query = (select(M.id).where(M.status.in_(RETRYABLE if ids is None else REVIVABLE))
+                 .order_by(M.id).with_for_update(key_share=True))
         if ids is not None:
             query = query.where(M.id.in_(list(ids)))
         with self._write() as c:
             chosen = list(c.execute(query).scalars())
             for batch in sql_reads.batches(chosen):
                 self._requeue(c, batch, now)
+            return chosen
+
+    def hold(self, now: datetime, ids: Collection[int]) -> list[int]:
+        # Locked like a claim: a flusher claiming it now either wins (the mail
+        # is sending and stays so) or finds it held.
+        with self._write() as c:
+            chosen = self._lock_in(c, ids, HOLDABLE)
+            for batch in sql_reads.batches(chosen):
+                c.execute(update(messages).where(M.id.in_(batch), M.status.in_(HOLDABLE))
+                          .values(status=MessageStatus.HELD))
+            return chosen
+
+    def release(self, now: datetime, ids: Collection[int]) -> list[int]:
+        held = (MessageStatus.HELD,)
+        with self._write() as c:
+            chosen = self._lock_in(c, ids, held)
+            for batch in sql_reads.batches(chosen):
+                c.execute(update(messages).where(M.id.in_(batch), M.status.in_(held)).values(
+                    status=MessageStatus.QUEUED, next_attempt=now, queued_at=now))
+            return chosen
+
+    def reroute(self, now: datetime, routes: Mapping[int, Route]) -> list[int]:
+        with self._write() as c:
+            chosen = self._lock_in(c, routes, REROUTABLE)
+            for message_id in chosen:
+                route = routes[message_id]
+                c.execute(update(messages).where(M.id == message_id).values(
+                    account=route.account, options=encode_options(route.options)))
+            for batch in sql_reads.batches(chosen):
+                self._requeue(c, batch, now, REROUTABLE)
             return chosen
 
     def prune_sent(self, now: datetime, keep_sent: timedelta) -> int:
@@ -357,9 +391,19 @@ class SqlStore:
             self._claims.pop(transition.message_id, None)
         return applied
 
-    def _requeue(self, c: Connection, ids: Sequence[int], now: datetime) -> None:
+    def _lock_in(self, c: Connection, ids: Collection[int],
+                 statuses: Sequence[MessageStatus]) -> list[int]:
+        """Lock the messages among *ids* that are in *statuses*, in id order; their ids."""
+        chosen: list[int] = []
+        for batch in sql_reads.batches(sorted(set(ids))):
+            chosen += c.execute(select(M.id).where(M.id.in_(batch), M.status.in_(statuses))
+                                .order_by(M.id).with_for_update(key_share=True)).scalars()
+        return chosen
+
+    def _requeue(self, c: Connection, ids: Sequence[int], now: datetime,
+                 statuses: Sequence[MessageStatus] = REVIVABLE) -> None:
         # A retried message starts afresh: due now, no back-off, max_age from now.
-        c.execute(update(messages).where(M.id.in_(ids), M.status.in_(RETRYABLE)).values(
+        c.execute(update(messages).where(M.id.in_(ids), M.status.in_(statuses)).values(
             status=MessageStatus.QUEUED, next_attempt=now, queued_at=now, deferrals=0,
             finished=None))
         c.execute(update(recipients).where(
