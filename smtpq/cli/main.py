@@ -23,7 +23,7 @@ from smtpq.cli.completion import completion
 from smtpq.cli.db import db
 from smtpq.cli.group import SmtpqGroup
 from smtpq.cli.listing import list_command
-from smtpq.cli.manage import purge, retry
+from smtpq.cli.manage import hold, purge, release, retry
 from smtpq.cli.show import show
 
 CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"]}
@@ -63,7 +63,7 @@ def send(args: tuple[str, ...]) -> None:
     sendmail_main(["smtpq send", *args])
 
 
-for _command in (list_command, show, purge, retry, db, completion):
+for _command in (list_command, show, purge, retry, hold, release, db, completion):
     cli.add_command(_command)
 
 # The flush command lives with the flush worker; added when that module exists.

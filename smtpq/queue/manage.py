@@ -5,8 +5,11 @@ What the management commands need beyond the ``QueueStore`` interface:
 - ``list`` of 100,000 messages in well under two seconds: ``pages`` reads a
   page at a time (keyset paging on ``id``) through ``list_reads``, two
   statements per page, never one per message;
-- ``purge``/``retry`` by id report each id they left alone and why (unknown,
-  being sent, not failed), with the sysexits code the command should end with;
+- ``purge``/``retry``/``hold``/``release`` by id report each id they left alone
+  and why (unknown, being sent, not in a state the command applies to), with
+  the sysexits code the command should end with;
+- ``reroute`` checks the new account against the configuration before it
+  changes anything (``smtpq.queue.reroute``);
 - looking does not create: a SQLite file that does not exist is an empty
   queue for every command but ``smtpq db upgrade``.
 
@@ -17,14 +20,20 @@ touch a message being sent) hold here too.
 from __future__ import annotations
 
 import os
-from collections.abc import Collection, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, BinaryIO, NamedTuple
 
 from smtpq.queue.errors import MessageNotFound
 from smtpq.queue.sqlite_db import sqlite_path
-from smtpq.queue.states import PENDING, RETRYABLE, MessageStatus
+from smtpq.queue.states import (
+    HOLDABLE,
+    PENDING,
+    REROUTABLE,
+    REVIVABLE,
+    MessageStatus,
+)
 from smtpq.sender.errors import SmtpqError
 from smtpq.sender.sysexits import ExitCode
 
@@ -186,13 +195,43 @@ class Queue:
         return Outcome(done, [refusal for refusal in refused if refusal is not None])
 
     def retry(self, now: datetime, *, ids: Sequence[int] | None = None) -> Outcome:
-        """Queue failed/expired messages again: those in *ids*, or all of them."""
+        """Queue messages again, due now: the failed, expired, deferred or held ones
+        in *ids*, or every failed and expired one."""
         if self._store is None:
             return Outcome([], self._unknown(ids or ()))
         store = self._store
         done = [message_id for batch in _id_batches(ids)
                 for message_id in store.retry(now, ids=batch, all_failed=batch is None)]
-        return Outcome(done, [self._retry_refusal(message_id) for message_id in _left(ids or (), done)])
+        return self._outcome(ids or (), done, REVIVABLE, "retried")
+
+    def hold(self, now: datetime, ids: Sequence[int]) -> Outcome:
+        """Keep the queued or deferred messages in *ids* back until released."""
+        done = self._each_batch(ids, lambda batch: self._need_store().hold(now, batch))
+        return self._outcome(ids, done, HOLDABLE, "held")
+
+    def release(self, now: datetime, ids: Sequence[int]) -> Outcome:
+        """Queue the held messages in *ids* again, due now."""
+        done = self._each_batch(ids, lambda batch: self._need_store().release(now, batch))
+        return self._outcome(ids, done, (MessageStatus.HELD,), "released")
+
+    def reroute(self, now: datetime, account: str, env: Mapping[str, str], *,
+                ids: Sequence[int] | None = None, from_account: str | None = None) -> Outcome:
+        """Send the messages in *ids* (or every unfinished one of *from_account*)
+        through *account*, due now; nothing changes unless every new route
+        resolves (else its ``ConfigError``, EX_CONFIG, as msmtp's)."""
+        from smtpq.queue import reroute
+
+        if self._store is None:
+            return Outcome([], self._unknown(ids or ()))
+        wanted = list(ids) if ids is not None else [
+            entry.id for entry in self.entries(REROUTABLE) if entry.account == from_account]
+        details = [detail for detail in map(self._store.get_message, dict.fromkeys(wanted))
+                   if detail is not None and detail.status in REROUTABLE]
+        routes = reroute.plan(details, account, env)
+        store = self._store
+        done = self._each_batch(list(routes), lambda batch: store.reroute(
+            now, {message_id: routes[message_id] for message_id in batch}))
+        return self._outcome(ids or (), done, REROUTABLE, "re-routed")
 
     # -- helpers -------------------------------------------------------------------
 
@@ -225,14 +264,39 @@ class Queue:
                            ExitCode.EX_TEMPFAIL)
         return None  # kept by --older-than: not a failure
 
-    def _retry_refusal(self, message_id: int) -> Refusal:
+    def _need_store(self) -> SqlStore:
+        if self._store is None:
+            raise AssertionError("no store: callers check for a missing database first")
+        return self._store
+
+    def _each_batch(self, ids: Sequence[int],
+                    change: Callable[[Sequence[int]], list[int]]) -> list[int]:
+        """*change* applied to *ids* a batch at a time (none when the database is missing)."""
+        if self._store is None:
+            return []
+        return [message_id for batch in _id_batches(ids) if batch is not None
+                for message_id in change(batch)]
+
+    def _outcome(self, asked: Sequence[int], done: list[int],
+                 allowed: Sequence[MessageStatus], verb: str) -> Outcome:
+        """*done*, and a refusal for each id in *asked* left alone."""
+        return Outcome(done, [self._refusal(message_id, allowed, verb)
+                              for message_id in _left(asked, done)])
+
+    def _refusal(self, message_id: int, allowed: Sequence[MessageStatus], verb: str) -> Refusal:
+        """Why *message_id* was not *verb*: unknown, being sent, or in the wrong state."""
         try:
             detail = self.detail(message_id)
         except MessageNotFound:
             return _not_found(message_id)
-        allowed = " or ".join(status.value for status in RETRYABLE)
+        if detail.status is MessageStatus.SENDING:
+            # A flusher holds it (a dead one's claim is taken back by the next flush).
+            return Refusal(message_id, f"message {message_id} is being sent; not {verb}",
+                           ExitCode.EX_TEMPFAIL)
+        names = [status.value for status in allowed]
+        listed = names[0] if len(names) == 1 else ", ".join(names[:-1]) + " or " + names[-1]
         return Refusal(message_id, f"message {message_id} is {detail.status.value}: "
-                       f"only {allowed} messages can be retried", ExitCode.EX_USAGE)
+                       f"only {listed} messages can be {verb}", ExitCode.EX_USAGE)
 
 
 def _not_found(message_id: int) -> Refusal:
