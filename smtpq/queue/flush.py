@@ -88,7 +88,7 @@ def run_flush(settings: QueueSettings, request: FlushRequest, *, env: Mapping[st
     if fd is None:
         return FlushReport(skipped=True)
     report = FlushReport()
-    with open_store(settings.database) as store:
+    with open_store(settings.database, keep_sent_content=settings.keep_sent_content) as store:
         rounds = Rounds(store, settings, request, env, report, progress)
         rounds.tidy()
         if progress is not None:
@@ -103,6 +103,7 @@ def run_flush(settings: QueueSettings, request: FlushRequest, *, env: Mapping[st
             # Mail enqueued while we held the lock: the enqueuer left it to us.
             newer = _newer_mail(store, seen, request)
             if newer is None:
+                store.reclaim_space()  # of the sent content this run dropped (queue.space)
                 _hand_off(store, settings, request, env, seen)
                 return report
             if (fd := try_lock(path)) is None:
@@ -158,11 +159,13 @@ class Rounds:
         return seen
 
     def tidy(self) -> None:
-        """Requeue the mail of dead flushers, expire old mail, forget old sent mail."""
+        """Requeue the mail of dead flushers, expire old mail, forget old sent mail,
+        give the space back."""
         now = _now()
         self.store.reclaim_expired(now)
         self.report.expired += len(self.store.expire_old(now, self.settings.max_age))
         self.store.prune_sent(now, self.settings.keep_sent)
+        self.store.reclaim_space()  # of pruned mail and dropped sent content (queue.space)
 
     def drain(self, after_id: int) -> int:
         """Deliver everything due above *after_id*; the highest message id claimed (0 if none)."""

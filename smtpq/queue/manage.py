@@ -190,6 +190,8 @@ class Queue:
         done = [message_id for ids in _id_batches(selection.ids)
                 for message_id in store.purge(ids=ids, statuses=selection.statuses,
                                               older_than=selection.older_than)]
+        if done:
+            store.reclaim_space()  # the file shrinks (smtpq.queue.space)
         refused = [self._purge_refusal(message_id)
                    for message_id in _left(selection.ids or (), done)]
         return Outcome(done, [refusal for refusal in refused if refusal is not None])

@@ -39,10 +39,10 @@ class QueueSettings(FrozenRecord):
     Immutable and compared field by field (``source`` aside), as a frozen dataclass.
     """
 
-    __slots__ = ("after_enqueue", "claim_lease", "database", "keep_sent", "max_age",
-                 "parallel_connections", "retry_first", "retry_max", "source")
+    __slots__ = ("after_enqueue", "claim_lease", "database", "keep_sent", "keep_sent_content",
+                 "max_age", "parallel_connections", "retry_first", "retry_max", "source")
     FIELDS = ("database", "after_enqueue", "max_age", "retry_first", "retry_max", "keep_sent",
-              "claim_lease", "parallel_connections", "source")
+              "claim_lease", "parallel_connections", "keep_sent_content", "source")
     EQ_IGNORED = frozenset({"source"})
 
     database: str
@@ -59,6 +59,10 @@ class QueueSettings(FrozenRecord):
     claim_lease: timedelta
     #: SMTP connections a flush may open at once (per account).
     parallel_connections: int
+    #: Keep a sent mail's content (``smtpq show --raw``) for ``keep_sent`` too; by
+    #: default only its envelope and history are kept and the content is dropped
+    #: (its disk space given back) as soon as it is sent.
+    keep_sent_content: bool
     source: str | None
 
     def __init__(  # noqa: PLR0913 - one parameter per setting
@@ -66,13 +70,13 @@ class QueueSettings(FrozenRecord):
         max_age: timedelta | None = None, retry_first: timedelta | None = None,
         retry_max: timedelta | None = None, keep_sent: timedelta | None = None,
         claim_lease: timedelta | None = None, parallel_connections: int = 1,
-        source: str | None = None,
+        source: str | None = None, keep_sent_content: bool = False,
     ) -> None:
         """Durations left None take their defaults (``DURATION_DEFAULTS``) when first read."""
         self._freeze(database=database, after_enqueue=after_enqueue, max_age=max_age,
                      retry_first=retry_first, retry_max=retry_max, keep_sent=keep_sent,
                      claim_lease=claim_lease, parallel_connections=parallel_connections,
-                     source=source)
+                     keep_sent_content=keep_sent_content, source=source)
 
     def __getattribute__(self, name: str) -> Any:
         value = object.__getattribute__(self, name)
@@ -215,6 +219,12 @@ def _positive_int(raw: object) -> int:
     return raw
 
 
+def _boolean(raw: object) -> bool:
+    if not isinstance(raw, bool):
+        raise ValueError("must be true or false")
+    return raw
+
+
 def _database(raw: object) -> str:
     if not isinstance(raw, str) or "://" not in raw:
         raise ValueError('must be a database URL such as "sqlite:////path/queue.sqlite3"')
@@ -230,4 +240,5 @@ _CONVERTERS: dict[str, Callable[[object], Any]] = {
     "keep_sent": _duration,
     "claim_lease": _duration,
     "parallel_connections": _positive_int,
+    "keep_sent_content": _boolean,
 }

@@ -25,14 +25,14 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any, BinaryIO
 
 from sqlalchemy import (
-    Connection, Engine, delete, func, insert, inspect, select, text, update,
+    Connection, Engine, bindparam, delete, func, insert, inspect, select, text, update,
 )
 from sqlalchemy.engine import URL
 from sqlalchemy.exc import DBAPIError
 
 from smtpq.queue import sql_reads, sql_verdicts
 from smtpq.queue.engine import NO_WAIT, READ_ONLY, make_engine
-from smtpq.queue.errors import MessageNotFound, database_error
+from smtpq.queue.errors import ContentDropped, MessageNotFound, database_error
 from smtpq.queue.models import attempts, message_chunks, messages, recipients
 from smtpq.queue.new_message import Content, NewMessage
 from smtpq.queue.records import (
@@ -63,10 +63,19 @@ R = recipients.c
 SQLITE_BUSY = 5
 
 _RELEASED = sql_verdicts.RELEASED
+#: Drops the content of sent mail (``keep_sent_content = false``); built once, as
+#: the flush's other hot statements (``sql_verdicts``).
+_DROP_CONTENT = delete(message_chunks).where(
+    message_chunks.c.message_id.in_(bindparam("b_ids", expanding=True)))
 
 
-def open_store(url: str | URL, *, migrate: bool = True) -> SqlStore:
-    """A store on the database at *url*, created or upgraded to the current schema first."""
+def open_store(url: str | URL, *, migrate: bool = True,
+               keep_sent_content: bool = True) -> SqlStore:
+    """A store on the database at *url*, created or upgraded to the current schema first.
+
+    With ``keep_sent_content=False`` (the flush, by default) the content of a
+    mail is deleted in the same transaction that records it sent.
+    """
     engine = make_engine(url)
     where = engine.url.render_as_string(hide_password=True)
     try:
@@ -77,7 +86,7 @@ def open_store(url: str | URL, *, migrate: bool = True) -> SqlStore:
     except DBAPIError as error:
         engine.dispose()
         raise database_error(error, where) from None
-    return SqlStore(engine)
+    return SqlStore(engine, keep_sent_content=keep_sent_content)
 
 
 def _schema_version(engine: Engine) -> str | None:
@@ -100,8 +109,9 @@ class SqlStore:
     mail went out).
     """
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, *, keep_sent_content: bool = True) -> None:
         self._engine = engine
+        self._keep_sent_content = keep_sent_content
         self._reader = engine.execution_options(**READ_ONLY)
         self._no_wait = engine.execution_options(**NO_WAIT)
         self._where = engine.url.render_as_string(hide_password=True)
@@ -203,6 +213,8 @@ class SqlStore:
         if found is None:
             raise MessageNotFound(message_id)
         size, first = found
+        if first is None and size > 0:
+            self._missing_content(message_id)
         reader = sql_reads.ChunkReader(self._engine, message_id, size, first)
         return io.BufferedReader(reader)
 
@@ -240,8 +252,25 @@ class SqlStore:
     def _apply(self, c: Connection, transitions: Sequence[Transition]) -> dict[int, bool]:
         present = sql_verdicts.lock(c, [t.message_id for t in transitions])
         known = [t for t in transitions if t.message_id in present]
-        return dict(zip((t.message_id for t in known),
+        done = dict(zip((t.message_id for t in known),
                         sql_verdicts.apply(c, known, self._claims.get), strict=True))
+        self._drop_sent_content(c, [t for t in known if done[t.message_id]])
+        return done
+
+    def _drop_sent_content(self, c: Connection, applied: Sequence[Transition]) -> None:
+        """Unless sent content is kept: delete the content of the mail just sent."""
+        if self._keep_sent_content:
+            return
+        sent = [t.message_id for t in applied if t.status is MessageStatus.SENT]
+        for batch in sql_reads.batches(sent):
+            c.execute(_DROP_CONTENT, {"b_ids": list(batch)})
+
+    def _missing_content(self, message_id: int) -> None:
+        """A message with a size but no chunk: its content was dropped when it was sent."""
+        with self._read() as c:
+            status = c.execute(select(M.status).where(M.id == message_id)).scalar()
+        if status == MessageStatus.SENT:
+            raise ContentDropped(message_id)
 
     def _applied(self, transitions: Sequence[Transition], done: dict[int, bool]) -> list[bool]:
         for message_id, applied in done.items():
@@ -376,6 +405,14 @@ class SqlStore:
             self._delete(c, chosen)
             return len(chosen)
 
+    def reclaim_space(self) -> int:
+        from smtpq.queue.space import reclaim
+
+        try:
+            return reclaim(self._engine)
+        except DBAPIError as error:
+            raise database_error(error, self._where) from None
+
     # -- helpers (inside a transaction) --------------------------------------
 
     def _lock_one(self, c: Connection, message_id: int) -> None:
@@ -387,6 +424,8 @@ class SqlStore:
         with self._write() as c:
             self._lock_one(c, transition.message_id)
             [applied] = sql_verdicts.apply(c, [transition], self._claims.get)
+            if applied:
+                self._drop_sent_content(c, [transition])
         if applied:
             self._claims.pop(transition.message_id, None)
         return applied

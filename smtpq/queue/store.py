@@ -163,3 +163,8 @@ class QueueStore(Protocol):
 
     def prune_sent(self, now: datetime, keep_sent: timedelta) -> int:
         """Delete sent messages finished more than *keep_sent* ago; how many."""
+
+    def reclaim_space(self) -> int:
+        """Give the space of deleted mail back to the file system, in short steps that
+        keep enqueues waiting briefly at most; the bytes given back (0 where the
+        database does it by itself)."""
