@@ -21,6 +21,7 @@ from smtpq import __version__
 from smtpq.cli import boundary
 from smtpq.cli.completion import completion
 from smtpq.cli.db import db
+from smtpq.cli.db_vacuum import vacuum
 from smtpq.cli.group import SmtpqGroup
 from smtpq.cli.listing import list_command
 from smtpq.cli.manage import hold, purge, release, retry
@@ -65,6 +66,7 @@ def send(args: tuple[str, ...]) -> None:
 
 for _command in (list_command, show, purge, retry, hold, release, db, completion):
     cli.add_command(_command)
+db.add_command(vacuum)
 
 # The flush command lives with the flush worker; added when that module exists.
 if importlib.util.find_spec("smtpq.cli.flush") is not None:
