@@ -122,3 +122,29 @@ def test_keep_sent_content_must_be_a_boolean(queue_home: QueueHome):
     result = queue_home.smtpq("flush")
     assert result.returncode == 78
     assert b"keep_sent_content: must be true or false" in result.stderr
+
+
+# -- the store, on every engine -------------------------------------------------------
+
+
+def test_a_store_that_keeps_no_sent_content_drops_it_in_the_verdict(db_url: str):
+    import io
+
+    from smtpq.queue.errors import ContentDropped
+    from smtpq.queue.sql_store import open_store
+    from tests.queue.helpers import LEASE, T0, mail, new_message
+
+    with open_store(db_url, keep_sent_content=False) as store:
+        sent, failed = (store.enqueue(new_message(), io.BytesIO(mail(5000)), now=T0)
+                        for _ in range(2))
+        store.claim_due(T0, limit=2, worker_id="w", lease=LEASE)
+        assert store.apply([]) == []
+        store.mark_sent(sent, T0)
+        store.fail(failed, T0)
+        with pytest.raises(ContentDropped):
+            store.open_content(sent)
+        with store.open_content(failed) as stream:  # kept: it may be retried
+            assert stream.read() == mail(5000)
+        assert store.reclaim_space() >= 0
+        detail = store.get_message(sent)
+        assert detail is not None and detail.status.value == "sent" and detail.size == 5000
