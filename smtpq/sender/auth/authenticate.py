@@ -3,10 +3,11 @@
 The steps and their failures follow msmtp 1.8.23 (observed), all before any
 AUTH byte is sent except the exchange itself:
 
+0. ``auth gssapi`` without the ``gssapi`` module (the ``kerberos`` extra):
+   ``support for authentication method GSSAPI is not compiled in``,
+   EX_UNAVAILABLE (msmtp's text for a method its build lacks, checked before
+   the server's offer), with how to install it;
 1. method choice (:mod:`~smtpq.sender.auth.choice`), EX_UNAVAILABLE;
-   GSSAPI without the ``gssapi`` module (the ``kerberos`` extra):
-   ``authentication method GSSAPI not supported``, EX_UNAVAILABLE (msmtp's
-   text when its SASL library lacks the method), with how to install it;
 2. every method but EXTERNAL needs a user:
    ``authentication method X needs a user name``, EX_UNAVAILABLE;
 3. every method but EXTERNAL and GSSAPI needs a password
@@ -31,9 +32,9 @@ def authenticate(channel: AuthChannel, account: Account) -> str:
     """Authenticate *channel* as *account* (whose ``auth`` is on); return the method used."""
     if account.auth is None:
         raise ValueError("authenticate() called with auth off")
-    method = choose_method(account.auth, channel.auth_methods, channel.tls_active)
-    if method == "GSSAPI":
+    if account.auth.upper() == "GSSAPI":
         _require_gssapi()
+    method = choose_method(account.auth, channel.auth_methods, channel.tls_active)
     if method not in USERLESS and account.user is None:
         raise _unavailable(f"authentication method {method} needs a user name")
     host = account.host or channel.server_host

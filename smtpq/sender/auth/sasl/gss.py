@@ -9,9 +9,10 @@
   (RFC 4752 §3.1).  The first token is made *before* ``AUTH`` is sent, so a missing
   ticket or library fails before any byte goes out, with msmtp's GNU SASL text.
   Without the ``gssapi`` module (smtpq installed without its ``kerberos`` extra)
-  GSSAPI is not supported at all: ``authentication method GSSAPI not supported``
-  and how to install it, EX_UNAVAILABLE, as msmtp built without GSSAPI in GNU SASL; ``--version`` then
-  leaves it out of the supported methods.
+  GSSAPI is not supported at all: msmtp's text for a method it was built
+  without (``support for authentication method GSSAPI is not compiled in``,
+  EX_UNAVAILABLE) and how to install it; ``--version`` then leaves it out of
+  the supported methods, as msmtp lists only what its build supports.
 """
 
 from __future__ import annotations
@@ -38,11 +39,13 @@ GSSAPI_LAYER_ERROR = (
     "but this is currently not implemented."
 )
 _NO_SECURITY_LAYER = 0x01
-#: msmtp's text for a method its SASL library lacks, then how to get it (one line:
-#: it is also the log line's ``errormsg`` and the queue history's).
+#: msmtp 1.8.23's text for a method it was built without (checked before the
+#: server's offer), then how to get it (one line: it is also the log line's
+#: ``errormsg`` and the queue history's).
 GSSAPI_UNSUPPORTED = (
-    "authentication method GSSAPI not supported: install smtpq's kerberos extra, "
-    "pip install 'smtpq[kerberos]' (building it needs the Debian package libkrb5-dev)"
+    "support for authentication method GSSAPI is not compiled in: install smtpq's "
+    "kerberos extra, pip install 'smtpq[kerberos]' (building it needs the Debian "
+    "package libkrb5-dev)"
 )
 
 
