@@ -208,12 +208,12 @@ class Queue:
 
     def hold(self, now: datetime, ids: Sequence[int]) -> Outcome:
         """Keep the queued or deferred messages in *ids* back until released."""
-        done = self._each_batch(ids, lambda batch: self._need_store().hold(now, batch))
+        done = self._each_batch(ids, lambda store, batch: store.hold(now, batch))
         return self._outcome(ids, done, HOLDABLE, "held")
 
     def release(self, now: datetime, ids: Sequence[int]) -> Outcome:
         """Queue the held messages in *ids* again, due now."""
-        done = self._each_batch(ids, lambda batch: self._need_store().release(now, batch))
+        done = self._each_batch(ids, lambda store, batch: store.release(now, batch))
         return self._outcome(ids, done, (MessageStatus.HELD,), "released")
 
     def reroute(self, now: datetime, account: str, env: Mapping[str, str], *,
@@ -230,8 +230,7 @@ class Queue:
         details = [detail for detail in map(self._store.get_message, dict.fromkeys(wanted))
                    if detail is not None and detail.status in REROUTABLE]
         routes = reroute.plan(details, account, env)
-        store = self._store
-        done = self._each_batch(list(routes), lambda batch: store.reroute(
+        done = self._each_batch(list(routes), lambda store, batch: store.reroute(
             now, {message_id: routes[message_id] for message_id in batch}))
         return self._outcome(ids or (), done, REROUTABLE, "re-routed")
 
@@ -266,18 +265,14 @@ class Queue:
                            ExitCode.EX_TEMPFAIL)
         return None  # kept by --older-than: not a failure
 
-    def _need_store(self) -> SqlStore:
-        if self._store is None:
-            raise AssertionError("no store: callers check for a missing database first")
-        return self._store
-
     def _each_batch(self, ids: Sequence[int],
-                    change: Callable[[Sequence[int]], list[int]]) -> list[int]:
+                    change: Callable[[SqlStore, Sequence[int]], list[int]]) -> list[int]:
         """*change* applied to *ids* a batch at a time (none when the database is missing)."""
-        if self._store is None:
+        store = self._store
+        if store is None:
             return []
         return [message_id for batch in _id_batches(ids) if batch is not None
-                for message_id in change(batch)]
+                for message_id in change(store, batch)]
 
     def _outcome(self, asked: Sequence[int], done: list[int],
                  allowed: Sequence[MessageStatus], verb: str) -> Outcome:
