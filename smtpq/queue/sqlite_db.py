@@ -171,10 +171,15 @@ def _start_incremental(path: str) -> None:
     switching to WAL writes it: so here, first.  (Should another process reach
     the file before us, ``smtpq.queue.space.make_incremental`` does it later.)
     """
-    connection = sqlite3.connect(path, timeout=BUSY_TIMEOUT_S, isolation_level=None)
+    try:
+        connection = sqlite3.connect(path, timeout=BUSY_TIMEOUT_S, isolation_level=None)
+    except sqlite3.Error:
+        return  # the caller's own connection meets the same problem and reports it
     try:
         connection.execute("PRAGMA auto_vacuum = INCREMENTAL").fetchall()
         _ensure_wal(connection)
+    except sqlite3.Error:
+        pass  # likewise; and a database not yet incremental is switched later
     finally:
         connection.close()
 
