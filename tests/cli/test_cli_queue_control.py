@@ -167,6 +167,9 @@ class TestResend:
             self, queue_home: QueueHome, server_at):
         server = server_at()
         queue_home.account(server.port)
+        # Sent mail keeps its content only when configured so (re-sending a failed
+        # or deferred mail needs nothing).
+        queue_home.config.write_text('[queue]\nafter_enqueue = "none"\nkeep_sent_content = true\n')
         mail = (b"From: Me <me@example.org>\nTo: alice@example.net\nCc: bob@example.net\n"
                 b"Bcc: hidden@example.net\nSubject: again\n\nhi\n")
         queue_home.sendmail(mail, "-t", "extra@example.net")
