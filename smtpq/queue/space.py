@@ -43,15 +43,20 @@ CONVERT_AT_MOST = 32 * 1024 * 1024
 def reclaim(engine: Engine) -> int:
     """Release every free page of the SQLite database behind *engine*, a step at a
     time; the bytes the file gave back (0 on other engines or without
-    incremental auto_vacuum)."""
+    incremental auto_vacuum).  Best effort: what it cannot do now (the
+    database busy past the timeout, the disk full) is left for the next call,
+    never an error for the purge or flush that called it."""
     if not is_sqlite(engine):
         return 0
     with _raw(engine) as raw:
         if _pragma(raw, "auto_vacuum") != INCREMENTAL:
             return 0
         before = _size(raw)
-        while _pragma(raw, "freelist_count"):
-            _step(raw)
+        try:
+            while _pragma(raw, "freelist_count"):
+                _step(raw)
+        except sqlite3.Error:
+            pass  # busy past the timeout, disk full: the free pages wait for the next time
         _checkpoint(raw)
         return max(0, before - _size(raw))
 

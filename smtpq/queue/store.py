@@ -167,4 +167,5 @@ class QueueStore(Protocol):
     def reclaim_space(self) -> int:
         """Give the space of deleted mail back to the file system, in short steps that
         keep enqueues waiting briefly at most; the bytes given back (0 where the
-        database does it by itself)."""
+        database does it by itself).  Best effort: what cannot be done now (busy,
+        disk full) is left for the next call."""
