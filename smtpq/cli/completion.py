@@ -80,6 +80,20 @@ def complete_ids(incomplete: str, statuses: Collection[MessageStatus]) -> list[s
         return []
 
 
+def complete_accounts(incomplete: str) -> list[str]:
+    """Account names of the msmtp configuration starting with *incomplete*; [] on any problem."""
+    import os
+
+    from smtpq.sender.config.files import load_config
+
+    try:
+        config = load_config(None, env=os.environ)
+    except (SmtpqError, OSError):
+        return []
+    return [account.name for account in config.accounts
+            if account.name and account.name.startswith(incomplete)]
+
+
 if __name__ == "__main__":
     import sys
 

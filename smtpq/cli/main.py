@@ -22,10 +22,11 @@ from smtpq.cli import boundary
 from smtpq.cli.check import check
 from smtpq.cli.completion import completion
 from smtpq.cli.db import db
+from smtpq.cli.db_vacuum import vacuum
 from smtpq.cli.group import SmtpqGroup
 from smtpq.cli.import_msmtpq import import_msmtpq
 from smtpq.cli.listing import list_command
-from smtpq.cli.manage import purge, retry
+from smtpq.cli.manage import hold, purge, release, retry
 from smtpq.cli.show import show
 from smtpq.cli.status import status
 
@@ -66,9 +67,10 @@ def send(args: tuple[str, ...]) -> None:
     sendmail_main(["smtpq send", *args])
 
 
-for _command in (list_command, show, purge, retry, status, check, db, completion,
+for _command in (list_command, show, purge, retry, hold, release, status, check, db, completion,
                  import_msmtpq):
     cli.add_command(_command)
+db.add_command(vacuum)
 
 # The flush command lives with the flush worker; added when that module exists.
 if importlib.util.find_spec("smtpq.cli.flush") is not None:

@@ -211,7 +211,7 @@ def _sections(sections: Sequence[tuple[str, str]]) -> list[str]:
 
 _SMTPQ_INTRO = """\
 Mail enters the queue through smtpq-sendmail(1) (or any program that runs
-sendmail); smtpq shows, delivers, retries and removes it.  Called as mailq it
+sendmail); smtpq shows, delivers, retries, holds, re-routes and removes it.  Called as mailq it
 is "smtpq list".  "smtpq link" makes smtpq the system's sendmail and mailq."""
 
 _FILES = """\
@@ -220,8 +220,8 @@ _FILES = """\
     msmtp's configuration files, read as msmtp reads them.
 $XDG_CONFIG_HOME/smtpq/config.toml (or $SMTPQ_CONFIG)
     queue settings: database, after_enqueue, max_age, retry_first,
-    retry_max, keep_sent, claim_lease, parallel_connections, stage_timeout,
-    bounce, delay_warning, notify_command.
+    retry_max, keep_sent, keep_sent_content, claim_lease, parallel_connections,
+    stage_timeout, bounce, delay_warning, notify_command.
 $XDG_DATA_HOME/smtpq/queue.sqlite3
     the queue (default database).
 $XDG_DATA_HOME/smtpq/queue.sqlite3.marker

@@ -2,7 +2,10 @@
 
 ``--raw`` copies the stored bytes to stdout a chunk at a time (the store reads
 one chunk per query), so showing a 200 MB mail takes no more memory than a
-small one, and what comes out is byte for byte what was queued.
+small one, and what comes out is byte for byte what was queued.  With
+``--with-bcc`` a ``Bcc:`` field naming the envelope recipients the header
+does not (``smtpq.queue.resend``) comes first, so that
+``smtpq show N --raw --with-bcc | smtpq-sendmail -t`` reaches every one.
 """
 
 from __future__ import annotations
@@ -55,7 +58,10 @@ def complete_any_id(ctx: click.Context, param: click.Parameter, incomplete: str)
                 shell_complete=complete_any_id)
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object (fields: docs/interface.md).")
 @click.option("--raw", is_flag=True, help="Print the stored mail itself, byte for byte.")
-def show(message_id: int, as_json: bool, raw: bool) -> None:
+@click.option("--with-bcc", is_flag=True,
+              help="With --raw: first a Bcc: field naming every envelope recipient "
+                   "the header does not, for smtpq-sendmail -t.")
+def show(message_id: int, as_json: bool, raw: bool, with_bcc: bool) -> None:
     """Show one message and its delivery history.
 
     The envelope, the state of each recipient, and every delivery attempt
@@ -66,23 +72,34 @@ def show(message_id: int, as_json: bool, raw: bool) -> None:
         smtpq show 42
         smtpq show 42 --json | jq '.history[-1].log_line'
         smtpq show 42 --raw > message.eml
+        smtpq show 42 --raw --with-bcc | smtpq-sendmail -t   # send it again
     """
     if as_json and raw:
         raise click.UsageError("--json and --raw cannot be used together")
+    if with_bcc and not raw:
+        raise click.UsageError("--with-bcc needs --raw")
     queue = open_queue()
     if raw:
-        copy_raw(queue, message_id)
+        copy_raw(queue, message_id, with_bcc=with_bcc)
     elif as_json:
         click.echo(json.dumps(detail_json(queue.detail(message_id)), indent=2))
     else:
         click.echo("\n".join(describe(queue.detail(message_id), utc_now())))
 
 
-def copy_raw(queue: Queue, message_id: int) -> None:
-    """The stored mail to stdout, a chunk at a time."""
+def copy_raw(queue: Queue, message_id: int, *, with_bcc: bool = False) -> None:
+    """The stored mail to stdout, a chunk at a time (after the Bcc field *with_bcc*)."""
+    field = b""
+    if with_bcc:
+        from smtpq.queue.resend import bcc_field
+
+        recipients = queue.detail(message_id).recipients
+        with queue.content(message_id) as stream:
+            field = bcc_field(stream, recipients)
     sys.stdout.flush()
     out = sys.stdout.buffer
     with queue.content(message_id) as stream:
+        out.write(field)
         shutil.copyfileobj(stream, out, RAW_CHUNK)
     out.flush()
 

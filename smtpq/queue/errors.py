@@ -40,6 +40,18 @@ class DatabaseMissing(SmtpqError):
                          "(named by $SMTPQ_DATABASE or database in config.toml)")
 
 
+class ContentDropped(SmtpqError):
+    """A sent message whose content was dropped when it was sent (``keep_sent_content``)."""
+
+    exit_code = ExitCode.EX_NOINPUT
+
+    def __init__(self, message_id: int) -> None:
+        super().__init__(
+            f"message {message_id} was sent and its content is not kept "
+            "(keep_sent_content = false): only its envelope and history are")
+        self.message_id = message_id
+
+
 # Primary SQLite result codes (https://www.sqlite.org/rescode.html).
 _SQLITE_EXIT = {
     3: ExitCode.EX_CANTCREAT,  # SQLITE_PERM

@@ -125,7 +125,8 @@ def run_flush(settings: QueueSettings, request: FlushRequest, *, env: Mapping[st
         return FlushReport(skipped=True, holder=lock_holder(path))
     report = FlushReport()
     try:
-        with open_store(settings.database) as store:
+        with open_store(settings.database,
+                        keep_sent_content=settings.keep_sent_content) as store:
             run_id = store.begin_flush_run(socket.gethostname(), os.getpid(), _now())
             try:
                 _flush_rounds(store, Rounds(store, settings, request, env, report, progress),
@@ -166,6 +167,7 @@ def _flush_rounds(store: QueueStore, rounds: Rounds, fd: int, path: str) -> None
                                                                                report):
             walked_again, newer, seen = report.attempted, 0, 0  # walk again from the start
         if newer is None:
+            store.reclaim_space()  # of the sent content this run dropped (queue.space)
             _hand_off(store, rounds.settings, request, rounds.env, seen)
             return
         if (again := try_lock(path)) is None:
@@ -254,7 +256,8 @@ class Rounds:
         send_notices(self.store, self.settings, self.env, _now())
 
     def tidy(self) -> None:
-        """Requeue the mail of dead flushers, expire old mail, forget old sent mail."""
+        """Requeue the mail of dead flushers, expire old mail, forget old sent mail,
+        give the space back."""
         now = _now()
         self.store.reclaim_expired(now)
         self.report.taken_back += self.take_back_dead(now)
@@ -264,6 +267,7 @@ class Rounds:
             if (detail := self.store.get_message(message_id)) is not None:
                 self.report.events.append(from_expired(detail))
         self.store.prune_sent(now, self.settings.keep_sent)
+        self.store.reclaim_space()  # of pruned mail and dropped sent content (queue.space)
 
     def take_back_dead(self, now: datetime) -> int:
         """On SQLite, requeue at once the claims of this host's flushers that are gone.

@@ -5,11 +5,15 @@ What the management commands need beyond the ``QueueStore`` interface:
 - ``list`` of 100,000 messages in well under two seconds: ``pages`` reads a
   page at a time (keyset paging on ``id``) through ``list_reads``, two
   statements per page, never one per message;
-- ``purge``/``retry`` by id report each id they left alone and why (unknown,
-  being sent, not failed), with the sysexits code the command should end with;
+- ``purge``/``retry``/``hold``/``release`` by id report each id they left alone
+  and why (unknown, being sent, not in a state the command applies to), with
+  the sysexits code the command should end with;
 - a message stranded in ``sending`` by a flusher of this host that is gone
-  (``holders``) is taken back first, so ``retry`` queues it and ``purge``
-  deletes it; only a live flusher's (or another host's) claim is refused;
+  (``holders``) is taken back first, so ``retry`` queues it, ``hold`` holds it
+  and ``purge`` deletes it; only a live flusher's (or another host's) claim is
+  refused;
+- ``reroute`` checks the new account against the configuration before it
+  changes anything (``smtpq.queue.reroute``);
 - looking does not create: a SQLite file that does not exist at the default
   location is an empty queue for every command but ``smtpq db upgrade``; one
   the user named (``SMTPQ_DATABASE``, config.toml) is an error
@@ -23,7 +27,7 @@ touch a message being sent) hold here too.
 from __future__ import annotations
 
 import os
-from collections.abc import Collection, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, BinaryIO, NamedTuple
@@ -32,7 +36,13 @@ from smtpq.queue import holders
 from smtpq.queue.errors import DatabaseMissing, MessageNotFound
 from smtpq.queue.health_records import QueueHealth
 from smtpq.queue.sqlite_db import sqlite_path
-from smtpq.queue.states import PENDING, RETRYABLE, MessageStatus
+from smtpq.queue.states import (
+    HOLDABLE,
+    PENDING,
+    REROUTABLE,
+    REVIVABLE,
+    MessageStatus,
+)
 from smtpq.sender.errors import SmtpqError
 from smtpq.sender.sysexits import ExitCode
 
@@ -231,19 +241,51 @@ class Queue:
         done = [message_id for ids in _id_batches(selection.ids)
                 for message_id in store.purge(ids=ids, statuses=selection.statuses,
                                               older_than=selection.older_than)]
+        if done:
+            store.reclaim_space()  # the file shrinks (smtpq.queue.space)
         refused = [self._purge_refusal(message_id)
                    for message_id in _left(selection.ids or (), done)]
         return Outcome(done, [refusal for refusal in refused if refusal is not None])
 
     def retry(self, now: datetime, *, ids: Sequence[int] | None = None) -> Outcome:
-        """Queue failed/expired messages again: those in *ids*, or all of them."""
+        """Queue messages again, due now: the failed, expired, deferred or held ones
+        in *ids*, or every failed and expired one."""
         if self._store is None:
             return Outcome([], self._unknown(ids or ()))
         store = self._store
         done = self._take_back_stranded(ids or (), now)
         done += [message_id for batch in _id_batches(ids)
                  for message_id in store.retry(now, ids=batch, all_failed=batch is None)]
-        return Outcome(done, [self._retry_refusal(message_id) for message_id in _left(ids or (), done)])
+        return self._outcome(ids or (), done, REVIVABLE, "retried")
+
+    def hold(self, now: datetime, ids: Sequence[int]) -> Outcome:
+        """Keep the queued or deferred messages in *ids* back until released."""
+        self._take_back_stranded(ids, now)  # a dead flusher's mail can be held at once
+        done = self._each_batch(ids, lambda store, batch: store.hold(now, batch))
+        return self._outcome(ids, done, HOLDABLE, "held")
+
+    def release(self, now: datetime, ids: Sequence[int]) -> Outcome:
+        """Queue the held messages in *ids* again, due now."""
+        done = self._each_batch(ids, lambda store, batch: store.release(now, batch))
+        return self._outcome(ids, done, (MessageStatus.HELD,), "released")
+
+    def reroute(self, now: datetime, account: str, env: Mapping[str, str], *,
+                ids: Sequence[int] | None = None, from_account: str | None = None) -> Outcome:
+        """Send the messages in *ids* (or every unfinished one of *from_account*)
+        through *account*, due now; nothing changes unless every new route
+        resolves (else its ``ConfigError``, EX_CONFIG, as msmtp's)."""
+        from smtpq.queue import reroute
+
+        if self._store is None:
+            return Outcome([], self._unknown(ids or ()))
+        wanted = list(ids) if ids is not None else [
+            entry.id for entry in self.entries(REROUTABLE) if entry.account == from_account]
+        details = [detail for detail in map(self._store.get_message, dict.fromkeys(wanted))
+                   if detail is not None and detail.status in REROUTABLE]
+        routes = reroute.plan(details, account, env)
+        done = self._each_batch(list(routes), lambda store, batch: store.reroute(
+            now, {message_id: routes[message_id] for message_id in batch}))
+        return self._outcome(ids or (), done, REROUTABLE, "re-routed")
 
     # -- helpers -------------------------------------------------------------------
 
@@ -286,17 +328,35 @@ class Queue:
                            "not purged", ExitCode.EX_TEMPFAIL)
         return None  # kept by --older-than: not a failure
 
-    def _retry_refusal(self, message_id: int) -> Refusal:
+    def _each_batch(self, ids: Sequence[int],
+                    change: Callable[[SqlStore, Sequence[int]], list[int]]) -> list[int]:
+        """*change* applied to *ids* a batch at a time (none when the database is missing)."""
+        store = self._store
+        if store is None:
+            return []
+        return [message_id for batch in _id_batches(ids) if batch is not None
+                for message_id in change(store, batch)]
+
+    def _outcome(self, asked: Sequence[int], done: list[int],
+                 allowed: Sequence[MessageStatus], verb: str) -> Outcome:
+        """*done*, and a refusal for each id in *asked* left alone."""
+        return Outcome(done, [self._refusal(message_id, allowed, verb)
+                              for message_id in _left(asked, done)])
+
+    def _refusal(self, message_id: int, allowed: Sequence[MessageStatus], verb: str) -> Refusal:
+        """Why *message_id* was not *verb*: unknown, being sent, or in the wrong state."""
         try:
             detail = self.detail(message_id)
         except MessageNotFound:
             return _not_found(message_id)
         if detail.status is MessageStatus.SENDING:
+            # A live flusher holds it (a dead one's claim is taken back first).
             return Refusal(message_id, f"message {message_id} is being sent{_by(detail)}; "
-                           "not retried", ExitCode.EX_TEMPFAIL)
-        allowed = " or ".join(status.value for status in RETRYABLE)
+                           f"not {verb}", ExitCode.EX_TEMPFAIL)
+        names = [status.value for status in allowed]
+        listed = names[0] if len(names) == 1 else ", ".join(names[:-1]) + " or " + names[-1]
         return Refusal(message_id, f"message {message_id} is {detail.status.value}: "
-                       f"only {allowed} messages can be retried", ExitCode.EX_USAGE)
+                       f"only {listed} messages can be {verb}", ExitCode.EX_USAGE)
 
 
 def _by(detail: MessageDetail) -> str:

@@ -20,6 +20,7 @@ from sqlalchemy.exc import DBAPIError
 
 from smtpq.queue.engine import READ_ONLY, make_engine
 from smtpq.queue.errors import SchemaError, database_error
+from smtpq.queue.space import make_incremental
 
 #: ``package:directory``: found wherever smtpq is installed.
 SCRIPT_LOCATION = "smtpq:migrations"
@@ -62,6 +63,9 @@ def upgrade(url: str | URL, revision: str = "head") -> None:
     try:
         _refuse_unknown(config, _current(engine), url)
         counter = _id_counter(engine)
+        # Before the tables exist (or while the file is small): disk space given
+        # back after purges needs incremental auto_vacuum (smtpq.queue.space).
+        make_incremental(engine)
         command.upgrade(config, revision)
         _keep_id_counter(engine, counter)
     except DBAPIError as error:

@@ -140,3 +140,11 @@ class NoticeDue:
 
     message_id: int
     kind: NoticeKind
+
+
+@dataclass(frozen=True)
+class Route:
+    """Where ``QueueStore.reroute`` sends a message: its account and stored options."""
+
+    account: str
+    options: tuple[str, ...]

@@ -47,11 +47,11 @@ class QueueSettings(FrozenRecord):
     """
 
     __slots__ = ("after_enqueue", "bounce", "claim_lease", "database", "delay_warning",
-                 "keep_sent", "max_age", "notify_command", "parallel_connections", "retry_first",
-                 "retry_max", "source", "stage_timeout")
+                 "keep_sent", "keep_sent_content", "max_age", "notify_command",
+                 "parallel_connections", "retry_first", "retry_max", "source", "stage_timeout")
     FIELDS = ("database", "after_enqueue", "max_age", "retry_first", "retry_max", "keep_sent",
               "claim_lease", "parallel_connections", "stage_timeout", "bounce", "delay_warning",
-              "notify_command", "source")
+              "notify_command", "keep_sent_content", "source")
     EQ_IGNORED = frozenset({"source"})
 
     database: str
@@ -79,6 +79,10 @@ class QueueSettings(FrozenRecord):
     delay_warning: timedelta | None
     #: Shell command run once per failed, expired or delayed message ('' = none).
     notify_command: str
+    #: Keep a sent mail's content (``smtpq show --raw``) for ``keep_sent`` too; by
+    #: default only its envelope and history are kept and the content is dropped
+    #: (its disk space given back) as soon as it is sent.
+    keep_sent_content: bool
     source: str | None
 
     def __init__(  # noqa: PLR0913 - one parameter per setting
@@ -88,7 +92,7 @@ class QueueSettings(FrozenRecord):
         claim_lease: timedelta | None = None, parallel_connections: int = 1,
         stage_timeout: timedelta | None = None,
         bounce: str = Bounce.SENDER, delay_warning: timedelta | None = None,
-        notify_command: str = "", source: str | None = None,
+        notify_command: str = "", source: str | None = None, keep_sent_content: bool = False,
     ) -> None:
         """Durations left None take their defaults (``DURATION_DEFAULTS``) when first read."""
         self._freeze(database=database, after_enqueue=after_enqueue, max_age=max_age,
@@ -96,7 +100,7 @@ class QueueSettings(FrozenRecord):
                      claim_lease=claim_lease, parallel_connections=parallel_connections,
                      stage_timeout=stage_timeout,
                      bounce=bounce, delay_warning=delay_warning, notify_command=notify_command,
-                     source=source)
+                     keep_sent_content=keep_sent_content, source=source)
 
     def __getattribute__(self, name: str) -> Any:
         value = object.__getattribute__(self, name)
@@ -258,6 +262,12 @@ def _positive_int(raw: object) -> int:
     return raw
 
 
+def _boolean(raw: object) -> bool:
+    if not isinstance(raw, bool):
+        raise ValueError("must be true or false")
+    return raw
+
+
 def _database(raw: object) -> str:
     if not isinstance(raw, str) or "://" not in raw:
         raise ValueError('must be a database URL such as "sqlite:////path/queue.sqlite3"')
@@ -277,4 +287,5 @@ _CONVERTERS: dict[str, Callable[[object], Any]] = {
     "bounce": _bounce,
     "delay_warning": _optional_duration,
     "notify_command": _command,
+    "keep_sent_content": _boolean,
 }

@@ -24,20 +24,20 @@ from __future__ import annotations
 
 import io
 import os
-from collections.abc import Collection, Iterator, Sequence
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any, BinaryIO
 
 from sqlalchemy import (
-    Connection, Engine, delete, func, inspect, select, text, update,
+    Connection, Engine, bindparam, delete, func, insert, inspect, select, text, update,
 )
 from sqlalchemy.engine import URL
 from sqlalchemy.exc import DBAPIError
 
 from smtpq.queue import sql_health, sql_notices, sql_reads, sql_verdicts
 from smtpq.queue.engine import NO_WAIT, READ_ONLY, is_sqlite, make_engine, sqlite_file
-from smtpq.queue.errors import MessageNotFound, database_error
+from smtpq.queue.errors import ContentDropped, MessageNotFound, database_error
 from smtpq.queue.health_records import FlushRunEnd, QueueHealth
 from smtpq.queue.models import attempts, message_chunks, messages, recipients
 from smtpq.queue.new_message import Content, NewMessage
@@ -48,13 +48,18 @@ from smtpq.queue.records import (
     MessageSummary,
     NoticeDue,
     RecipientResult,
+    Route,
     Transition,
 )
+from smtpq.queue.rows import encode_options, iter_chunks, message_row, recipient_rows
 from smtpq.queue.schema_version import HEAD
 from smtpq.queue.states import (
     CLAIMABLE,
+    HOLDABLE,
     PENDING,
+    REROUTABLE,
     RETRYABLE,
+    REVIVABLE,
     MessageStatus,
     RecipientStatus,
 )
@@ -65,10 +70,19 @@ R = recipients.c
 SQLITE_BUSY = 5
 
 _RELEASED = sql_verdicts.RELEASED
+#: Drops the content of sent mail (``keep_sent_content = false``); built once, as
+#: the flush's other hot statements (``sql_verdicts``).
+_DROP_CONTENT = delete(message_chunks).where(
+    message_chunks.c.message_id.in_(bindparam("b_ids", expanding=True)))
 
 
-def open_store(url: str | URL, *, migrate: bool = True) -> SqlStore:
-    """A store on the database at *url*, created or upgraded to the current schema first."""
+def open_store(url: str | URL, *, migrate: bool = True,
+               keep_sent_content: bool = True) -> SqlStore:
+    """A store on the database at *url*, created or upgraded to the current schema first.
+
+    With ``keep_sent_content=False`` (the flush, by default) the content of a
+    mail is deleted in the same transaction that records it sent.
+    """
     engine = make_engine(url)
     where = engine.url.render_as_string(hide_password=True)
     try:
@@ -83,7 +97,7 @@ def open_store(url: str | URL, *, migrate: bool = True) -> SqlStore:
     except BaseException:
         engine.dispose()
         raise
-    return SqlStore(engine)
+    return SqlStore(engine, keep_sent_content=keep_sent_content)
 
 
 def _check_marker(engine: Engine) -> None:
@@ -119,8 +133,9 @@ class SqlStore:
     mail went out).
     """
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, *, keep_sent_content: bool = True) -> None:
         self._engine = engine
+        self._keep_sent_content = keep_sent_content
         self._reader = engine.execution_options(**READ_ONLY)
         self._no_wait = engine.execution_options(**NO_WAIT)
         self._where = engine.url.render_as_string(hide_password=True)
@@ -296,6 +311,8 @@ class SqlStore:
         if found is None:
             raise MessageNotFound(message_id)
         size, first = found
+        if first is None and size > 0:
+            self._missing_content(message_id)
         reader = sql_reads.ChunkReader(self._engine, message_id, size, first)
         return io.BufferedReader(reader)
 
@@ -333,8 +350,25 @@ class SqlStore:
     def _apply(self, c: Connection, transitions: Sequence[Transition]) -> dict[int, bool]:
         present = sql_verdicts.lock(c, [t.message_id for t in transitions])
         known = [t for t in transitions if t.message_id in present]
-        return dict(zip((t.message_id for t in known),
+        done = dict(zip((t.message_id for t in known),
                         sql_verdicts.apply(c, known, self._claims.get), strict=True))
+        self._drop_sent_content(c, [t for t in known if done[t.message_id]])
+        return done
+
+    def _drop_sent_content(self, c: Connection, applied: Sequence[Transition]) -> None:
+        """Unless sent content is kept: delete the content of the mail just sent."""
+        if self._keep_sent_content:
+            return
+        sent = [t.message_id for t in applied if t.status is MessageStatus.SENT]
+        for batch in sql_reads.batches(sent):
+            c.execute(_DROP_CONTENT, {"b_ids": list(batch)})
+
+    def _missing_content(self, message_id: int) -> None:
+        """A message with a size but no chunk: its content was dropped when it was sent."""
+        with self._read() as c:
+            status = c.execute(select(M.status).where(M.id == message_id)).scalar()
+        if status == MessageStatus.SENT:
+            raise ContentDropped(message_id)
 
     def _applied(self, transitions: Sequence[Transition], done: dict[int, bool]) -> list[bool]:
         for message_id, applied in done.items():
@@ -436,14 +470,44 @@ class SqlStore:
               all_failed: bool = False) -> list[int]:
         if ids is None and not all_failed:
             raise ValueError("retry needs ids or all_failed")
-        query = (select(M.id).where(M.status.in_(RETRYABLE)).order_by(M.id)
-                 .with_for_update(key_share=True))
+        query = (select(M.id).where(M.status.in_(RETRYABLE if ids is None else REVIVABLE))
+                 .order_by(M.id).with_for_update(key_share=True))
         if ids is not None:
             query = query.where(M.id.in_(list(ids)))
         with self._write() as c:
             chosen = list(c.execute(query).scalars())
             for batch in sql_reads.batches(chosen):
                 self._requeue(c, batch, now)
+            return chosen
+
+    def hold(self, now: datetime, ids: Collection[int]) -> list[int]:
+        # Locked like a claim: a flusher claiming it now either wins (the mail
+        # is sending and stays so) or finds it held.
+        with self._write() as c:
+            chosen = self._lock_in(c, ids, HOLDABLE)
+            for batch in sql_reads.batches(chosen):
+                c.execute(update(messages).where(M.id.in_(batch), M.status.in_(HOLDABLE))
+                          .values(status=MessageStatus.HELD))
+            return chosen
+
+    def release(self, now: datetime, ids: Collection[int]) -> list[int]:
+        held = (MessageStatus.HELD,)
+        with self._write() as c:
+            chosen = self._lock_in(c, ids, held)
+            for batch in sql_reads.batches(chosen):
+                c.execute(update(messages).where(M.id.in_(batch), M.status.in_(held)).values(
+                    status=MessageStatus.QUEUED, next_attempt=now, queued_at=now))
+            return chosen
+
+    def reroute(self, now: datetime, routes: Mapping[int, Route]) -> list[int]:
+        with self._write() as c:
+            chosen = self._lock_in(c, routes, REROUTABLE)
+            for message_id in chosen:
+                route = routes[message_id]
+                c.execute(update(messages).where(M.id == message_id).values(
+                    account=route.account, options=encode_options(route.options)))
+            for batch in sql_reads.batches(chosen):
+                self._requeue(c, batch, now, REROUTABLE)
             return chosen
 
     def prune_sent(self, now: datetime, keep_sent: timedelta) -> int:
@@ -454,6 +518,14 @@ class SqlStore:
             chosen = list(c.execute(query).scalars())
             self._delete(c, chosen)
             return len(chosen)
+
+    def reclaim_space(self) -> int:
+        from smtpq.queue.space import reclaim
+
+        try:
+            return reclaim(self._engine)
+        except DBAPIError as error:
+            raise database_error(error, self._where) from None
 
     # -- health ----------------------------------------------------------------
 
@@ -480,13 +552,25 @@ class SqlStore:
         with self._write() as c:
             self._lock_one(c, transition.message_id)
             [applied] = sql_verdicts.apply(c, [transition], self._claims.get)
+            if applied:
+                self._drop_sent_content(c, [transition])
         if applied:
             self._claims.pop(transition.message_id, None)
         return applied
 
-    def _requeue(self, c: Connection, ids: Sequence[int], now: datetime) -> None:
+    def _lock_in(self, c: Connection, ids: Collection[int],
+                 statuses: Sequence[MessageStatus]) -> list[int]:
+        """Lock the messages among *ids* that are in *statuses*, in id order; their ids."""
+        chosen: list[int] = []
+        for batch in sql_reads.batches(sorted(set(ids))):
+            chosen += c.execute(select(M.id).where(M.id.in_(batch), M.status.in_(statuses))
+                                .order_by(M.id).with_for_update(key_share=True)).scalars()
+        return chosen
+
+    def _requeue(self, c: Connection, ids: Sequence[int], now: datetime,
+                 statuses: Sequence[MessageStatus] = REVIVABLE) -> None:
         # A retried message starts afresh: due now, no back-off, max_age from now.
-        c.execute(update(messages).where(M.id.in_(ids), M.status.in_(RETRYABLE)).values(
+        c.execute(update(messages).where(M.id.in_(ids), M.status.in_(statuses)).values(
             status=MessageStatus.QUEUED, next_attempt=now, queued_at=now, deferrals=0,
             finished=None, bounced=None, warned=None))  # a new failure gets a new notice
         c.execute(update(recipients).where(

@@ -8,6 +8,9 @@
   caller under load; writers take the lock up front (``BEGIN IMMEDIATE``).
 - Privacy: the directory is created 0700 and the database 0600 whatever the
   umask; SQLite gives ``-wal``/``-shm`` the database file's mode.
+- Space: a new database starts with ``auto_vacuum = INCREMENTAL`` (set before
+  its first page exists), so deleted mail gives its space back
+  (``smtpq.queue.space``).
 - Timestamps: UTC text in SQLAlchemy's own SQLite DATETIME format, so rows
   written by either path read back alike.
 """
@@ -160,9 +163,30 @@ def _create_private_file(path: str, directory: str) -> None:
         os.fchmod(fd, 0o600)  # exactly: a umask such as 0277 would have removed owner bits
     finally:
         os.close(fd)
+    _start_incremental(path)
     # Make the new name itself durable; SQLite syncs the directory for its
     # journal and WAL files, not for a database file someone else created.
     _fsync_dir(directory)
+
+
+def _start_incremental(path: str) -> None:
+    """Give the new, empty database incremental auto_vacuum (smtpq.queue.space).
+
+    It can be set without a VACUUM only before the first page is written, and
+    switching to WAL writes it: so here, first.  (Should another process reach
+    the file before us, ``smtpq.queue.space.make_incremental`` does it later.)
+    """
+    try:
+        connection = sqlite3.connect(path, timeout=BUSY_TIMEOUT_S, isolation_level=None)
+    except sqlite3.Error:
+        return  # the caller's own connection meets the same problem and reports it
+    try:
+        connection.execute("PRAGMA auto_vacuum = INCREMENTAL").fetchall()
+        _ensure_wal(connection)
+    except sqlite3.Error:
+        pass  # likewise; and a database not yet incremental is switched later
+    finally:
+        connection.close()
 
 
 def _fsync_dir(directory: str) -> None:

@@ -14,7 +14,8 @@ Transitions of a message:
 - sending → failed: permanent (5xx) failure, or a mail that cannot be sent
 - queued/deferred/sending → expired: still undelivered after ``max_age``
 - queued/deferred → held: ``smtpq hold``; held → queued: ``smtpq release``
-- failed/expired → queued: ``smtpq retry``
+- failed/expired/deferred/held → queued, due now: ``smtpq retry`` (with
+  ``--account``, queued mail too, through another account)
 - sent → gone after ``keep_sent``; anything but sending → gone by ``smtpq purge``
 """
 
@@ -44,8 +45,14 @@ _FINAL = frozenset({MessageStatus.SENT, MessageStatus.FAILED, MessageStatus.EXPI
 
 #: Statuses a flush may claim.
 CLAIMABLE = (MessageStatus.QUEUED, MessageStatus.DEFERRED)
-#: Statuses ``smtpq retry`` puts back to queued.
+#: Statuses ``smtpq retry --failed`` puts back to queued (the mail a flush gave up on).
 RETRYABLE = (MessageStatus.FAILED, MessageStatus.EXPIRED)
+#: Statuses ``smtpq retry ID`` makes queued and due now.
+REVIVABLE = (*RETRYABLE, MessageStatus.DEFERRED, MessageStatus.HELD)
+#: Statuses ``smtpq retry ID --account NAME`` re-routes (every one a flush has not finished).
+REROUTABLE = (MessageStatus.QUEUED, *REVIVABLE)
+#: Statuses ``smtpq hold`` keeps back (a message being sent is refused: it is on the wire).
+HOLDABLE = (MessageStatus.QUEUED, MessageStatus.DEFERRED)
 #: What ``smtpq list`` shows without ``--all``.
 PENDING = (MessageStatus.QUEUED, MessageStatus.DEFERRED, MessageStatus.SENDING,
            MessageStatus.HELD, MessageStatus.FAILED, MessageStatus.EXPIRED)

@@ -23,7 +23,7 @@ Rules every implementation keeps:
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import BinaryIO, Protocol
 
@@ -36,6 +36,7 @@ from smtpq.queue.records import (
     MessageSummary,
     NoticeDue,
     RecipientResult,
+    Route,
     Transition,
 )
 from smtpq.queue.states import PENDING, MessageStatus
@@ -182,12 +183,31 @@ class QueueStore(Protocol):
 
     def retry(self, now: datetime, *, ids: Collection[int] | None = None,
               all_failed: bool = False) -> list[int]:
-        """Queue failed/expired messages (*ids*, or all of them) again, back-off and
-        ``max_age`` starting afresh, and their notice markers cleared (a new failure
-        gets a new notice); their ids."""
+        """Queue again, due now, back-off and ``max_age`` starting afresh, notice markers
+        cleared (a new failure gets a new notice): the failed, expired, deferred or held
+        messages among *ids*, or (*all_failed*) every failed and expired one; their ids."""
+
+    def hold(self, now: datetime, ids: Collection[int]) -> list[int]:
+        """Keep the queued or deferred messages among *ids* back (``held``: never
+        claimed, expired or pruned) until released; their ids."""
+
+    def release(self, now: datetime, ids: Collection[int]) -> list[int]:
+        """Queue the held messages among *ids* again, due now, ``max_age`` starting
+        afresh (the time held does not count against them); their ids."""
+
+    def reroute(self, now: datetime, routes: Mapping[int, Route]) -> list[int]:
+        """Give each message in *routes* that no flush has finished and none is
+        sending (queued, deferred, held, failed, expired) its new account and stored
+        options, and queue it again as ``retry`` does; their ids."""
 
     def prune_sent(self, now: datetime, keep_sent: timedelta) -> int:
         """Delete sent messages finished more than *keep_sent* ago; how many."""
+
+    def reclaim_space(self) -> int:
+        """Give the space of deleted mail back to the file system, in short steps that
+        keep enqueues waiting briefly at most; the bytes given back (0 where the
+        database does it by itself).  Best effort: what cannot be done now (busy,
+        disk full) is left for the next call."""
 
     # -- health ------------------------------------------------------------------
 

@@ -101,6 +101,24 @@ class TestCompletion:
         assert self.complete("smtpq retry ", 2) == [f"plain,{failed}"]
         assert self.complete("smtpq show ", 2) == [f"plain,{queued}", f"plain,{failed}"]
 
+    def test_hold_release_and_retry_complete_the_ids_they_take(self, queue: QueueBuilder):
+        queued, deferred, failed = queue.queued(), queue.deferred(), queue.failed()
+        assert self.complete("smtpq hold ", 2) == [f"plain,{queued}", f"plain,{deferred}"]
+        assert self.complete("smtpq retry ", 2) == [f"plain,{deferred}", f"plain,{failed}"]
+        assert self.complete("smtpq release ", 2) == []
+        assert smtpq("hold", str(queued)).exit_code == 0
+        assert self.complete("smtpq release ", 2) == [f"plain,{queued}"]
+
+    def test_retry_account_completes_account_names(self, queue: QueueBuilder, tmp_path):
+        rc = tmp_path / ".msmtprc"
+        rc.write_text("account work\nhost a\nfrom a@b\naccount home\nhost b\nfrom a@b\n")
+        rc.chmod(0o600)
+        result = run_program(SMTPQ, env={"_SMTPQ_COMPLETE": "bash_complete",
+                                         "COMP_WORDS": "smtpq retry 1 --account w",
+                                         "COMP_CWORD": "4", "HOME": str(tmp_path),
+                                         "XDG_CONFIG_HOME": str(tmp_path / "none")})
+        assert result.stdout.decode().split() == ["plain,work"]
+
     def test_completing_ids_without_a_queue_completes_nothing_and_creates_nothing(
             self, queue: QueueBuilder):
         assert self.complete("smtpq show ", 2) == []

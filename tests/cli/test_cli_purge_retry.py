@@ -3,16 +3,23 @@
 from __future__ import annotations
 
 import json
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from tests.cli.cli_support import (  # noqa: F401 - the queue fixture
+    SMTPQ,
     QueueBuilder,
     queue,
     run_in_pty,
+    run_program,
     smtpq,
 )
+
+
+def queue_environment_of(queue: QueueBuilder) -> dict[str, str]:
+    """What a real ``smtpq`` process needs to use *queue*."""
+    return {"SMTPQ_DATABASE": queue.url}
 
 
 def statuses() -> dict[int, str]:
@@ -29,13 +36,13 @@ def at_a_terminal(monkeypatch: pytest.MonkeyPatch) -> None:
 class TestPurgeById:
     def test_deletes_the_messages_named_and_says_so(self, queue: QueueBuilder):
         keep, first, second = queue.queued(), queue.failed(), queue.sent()
-        result = smtpq("purge", str(first), str(second))
+        result = smtpq("purge", "--yes", str(first), str(second))
         assert (result.exit_code, result.stdout) == (0, f"purged 2 messages: {first}-{second}\n")
         assert statuses() == {keep: "queued"}
 
     def test_never_deletes_a_message_being_sent(self, queue: QueueBuilder):
         busy, idle = queue.sending(), queue.queued()
-        result = smtpq("purge", str(busy), str(idle))
+        result = smtpq("purge", "--yes", str(busy), str(idle))
         assert result.exit_code == 75  # EX_TEMPFAIL: try again when it is done
         assert result.stdout == f"purged 1 message: {idle}\n"
         assert result.stderr == f"smtpq: message {busy} is being sent; not purged\n"
@@ -43,7 +50,7 @@ class TestPurgeById:
 
     def test_unknown_ids_are_reported_after_the_rest_is_done(self, queue: QueueBuilder):
         message_id = queue.failed()
-        result = smtpq("purge", "998", str(message_id), "999")
+        result = smtpq("purge", "--yes", "998", str(message_id), "999")
         assert result.exit_code == 66
         assert result.stdout == f"purged 1 message: {message_id}\n"
         assert result.stderr == ("smtpq: no message with id 998 in the queue\n"
@@ -51,7 +58,7 @@ class TestPurgeById:
 
     def test_older_than_keeps_younger_messages_silently(self, queue: QueueBuilder):
         old, young = queue.failed(age=timedelta(days=3)), queue.failed(age=timedelta(hours=1))
-        result = smtpq("purge", str(old), str(young), "--older-than", "2d")
+        result = smtpq("purge", "--yes", str(old), str(young), "--older-than", "2d")
         assert (result.exit_code, result.stdout) == (0, f"purged 1 message: {old}\n")
         assert statuses() == {young: "failed"}
 
@@ -63,38 +70,38 @@ class TestPurgeByStatus:
                 "sent": queue.sent(), "failed": queue.failed(), "expired": queue.expired()}
 
     def test_failed_means_failed_and_expired(self, mixed):
-        assert smtpq("purge", "--failed").stdout == (
+        assert smtpq("purge", "--yes", "--failed").stdout == (
             f"purged 2 messages: {mixed['failed']}-{mixed['expired']}\n")
         assert set(statuses().values()) == {"queued", "deferred", "sending", "sent"}
 
     def test_sent(self, mixed):
-        assert smtpq("purge", "--sent").stdout == f"purged 1 message: {mixed['sent']}\n"
+        assert smtpq("purge", "--yes", "--sent").stdout == f"purged 1 message: {mixed['sent']}\n"
         assert "sent" not in statuses().values()
 
     def test_failed_and_sent_together(self, mixed):
-        smtpq("purge", "--failed", "--sent")
+        smtpq("purge", "--yes", "--failed", "--sent")
         assert set(statuses().values()) == {"queued", "deferred", "sending"}
 
     def test_all_deletes_everything_but_the_message_being_sent(self, mixed):
-        assert smtpq("purge", "--all").exit_code == 0
+        assert smtpq("purge", "--yes", "--all").exit_code == 0
         assert statuses() == {mixed["sending"]: "sending"}
 
     def test_older_than_counts_from_creation(self, queue: QueueBuilder):
         old = queue.sent(age=timedelta(days=8))
         young = queue.sent(age=timedelta(days=6))
-        assert smtpq("purge", "--sent", "--older-than", "1w").stdout == f"purged 1 message: {old}\n"
+        assert smtpq("purge", "--yes", "--sent", "--older-than", "1w").stdout == f"purged 1 message: {old}\n"
         assert statuses() == {young: "sent"}
 
     def test_nothing_matching_is_not_an_error(self, queue: QueueBuilder):
         queue.queued()
-        result = smtpq("purge", "--failed")
+        result = smtpq("purge", "--yes", "--failed")
         assert (result.exit_code, result.stdout) == (0, "nothing to purge\n")
 
     def test_a_large_purge_is_reported_as_ranges(self, queue: QueueBuilder):
         ids = [queue.sent() for _ in range(12)]
         queue.queued()
         ids.append(queue.sent())
-        assert smtpq("purge", "--sent").stdout == (
+        assert smtpq("purge", "--yes", "--sent").stdout == (
             f"purged 13 messages: {ids[0]}-{ids[11]}, {ids[12]}\n")
 
 
@@ -130,10 +137,27 @@ class TestPurgeConfirmation:
         result = smtpq("purge", "--sent")
         assert result.stderr == "" and result.stdout == "nothing to purge\n"
 
-    def test_without_a_terminal_it_does_not_ask(self, queue: QueueBuilder):
-        queue.failed()
-        result = smtpq("purge", "--failed")  # stdin is not a tty: a script, a cron job
+    def test_without_a_terminal_it_refuses_unless_yes(self, queue: QueueBuilder):
+        kept = queue.failed()
+        result = smtpq("purge", "--failed", input="y\n")  # a pipe: nobody saw a question
+        assert (result.exit_code, result.stdout) == (64, "")
+        assert result.stderr == ("smtpq: not purging 1 message without confirmation: "
+                                 "stdin is not a terminal, add --yes\n")
+        assert statuses() == {kept: "failed"}
+        result = smtpq("purge", "--failed", "--yes")  # a script, a cron job
         assert "Purge" not in result.stderr and result.stdout.startswith("purged 1 message")
+
+    def test_a_piped_no_does_not_purge(self, queue: QueueBuilder):
+        kept = queue.failed()
+        done = run_program(SMTPQ, "purge", "--failed", stdin=b"n\n", env=queue_environment_of(queue))
+        assert done.returncode == 64
+        assert b"add --yes" in done.stderr and b"Purge" not in done.stderr
+        assert statuses() == {kept: "failed"}
+
+    def test_nothing_to_purge_needs_no_yes_without_a_terminal(self, queue: QueueBuilder):
+        queue.queued()
+        result = smtpq("purge", "--failed")
+        assert (result.exit_code, result.stdout) == (0, "nothing to purge\n")
 
     def test_in_a_real_terminal(self, queue: QueueBuilder):
         kept = queue.failed()
@@ -184,15 +208,31 @@ class TestRetry:
         result = smtpq("retry", "--failed")
         assert (result.exit_code, result.stdout) == (0, "nothing to retry\n")
 
-    def test_a_message_that_did_not_fail_is_refused_with_the_reason(self, queue: QueueBuilder):
-        failed, sent, waiting = queue.failed(), queue.sent(), queue.deferred()
+    def test_a_message_already_sent_or_queued_is_refused_with_the_reason(self, queue: QueueBuilder):
+        failed, sent, waiting = queue.failed(), queue.sent(), queue.queued()
         result = smtpq("retry", str(sent), str(failed), str(waiting))
         assert result.exit_code == 64
         assert result.stdout == f"retried 1 message: {failed}\n"
-        assert result.stderr == (
-            f"smtpq: message {sent} is sent: only failed or expired messages can be retried\n"
-            f"smtpq: message {waiting} is deferred: only failed or expired messages can be retried\n")
+        only = "only failed, expired, deferred or held messages can be retried"
+        assert result.stderr == (f"smtpq: message {sent} is sent: {only}\n"
+                                 f"smtpq: message {waiting} is queued: {only}\n")
         assert statuses()[sent] == "sent"
+
+    def test_a_message_being_sent_is_refused_as_busy(self, queue: QueueBuilder):
+        busy = queue.sending()
+        result = smtpq("retry", str(busy))
+        assert (result.exit_code, result.stderr) == (
+            75, f"smtpq: message {busy} is being sent; not retried\n")
+
+    def test_deferred_and_held_messages_are_made_due_now(self, queue: QueueBuilder):
+        deferred, held = queue.deferred(retry_in=timedelta(hours=3)), queue.queued()
+        smtpq("hold", str(held))
+        result = smtpq("retry", str(deferred), str(held))
+        assert (result.exit_code, result.stdout) == (0, f"retried 2 messages: {deferred}-{held}\n")
+        assert statuses() == {deferred: "queued", held: "queued"}
+        for message_id in (deferred, held):
+            detail = json.loads(smtpq("show", str(message_id), "--json").stdout)
+            assert detail["next_attempt"] <= datetime.now(UTC).isoformat()
 
     def test_unknown_ids(self, queue: QueueBuilder):
         queue.create()

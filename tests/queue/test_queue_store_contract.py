@@ -14,7 +14,7 @@ from datetime import timedelta
 import pytest
 
 from smtpq.queue.errors import MessageNotFound
-from smtpq.queue.records import AttemptRecord, NoticeDue, RecipientResult, Transition
+from smtpq.queue.records import AttemptRecord, NoticeDue, RecipientResult, Route, Transition
 from smtpq.queue.rows import CHUNK_SIZE
 from smtpq.queue.states import MessageStatus, NoticeKind, RecipientStatus
 from smtpq.queue.store import QueueStore
@@ -657,6 +657,78 @@ class TestNotices:
         claim(store, at=later)
         store.fail(message_id, later)
         assert NoticeDue(message_id, NoticeKind.FAILED) in store.due_notices(later)
+
+
+class TestQueueControl:
+    def test_retry_by_id_makes_deferred_and_held_mail_due_now_afresh(self, store: QueueStore):
+        deferred, held = enqueue(store), enqueue(store)
+        claim(store, ids=[deferred])
+        store.defer(deferred, T0, T0 + timedelta(hours=1))
+        store.hold(T0, [held])
+        later = T0 + MINUTE
+        assert store.retry(later, ids=[deferred, held]) == [deferred, held]
+        for message_id in (deferred, held):
+            detail = store.get_message(message_id)
+            assert detail is not None
+            assert (detail.status, detail.deferrals, detail.queued_at) == (S.QUEUED, 0, later)
+        assert claim(store, at=later) == [deferred, held]
+
+    def test_retry_all_failed_leaves_deferred_and_held_mail_alone(self, store: QueueStore):
+        deferred, held = enqueue(store), enqueue(store)
+        claim(store, ids=[deferred])
+        store.defer(deferred, T0, T0 + timedelta(hours=1))
+        store.hold(T0, [held])
+        assert store.retry(T0, all_failed=True) == []
+        assert (status_of(store, deferred), status_of(store, held)) == (S.DEFERRED, S.HELD)
+
+    def test_held_mail_is_never_claimed_expired_or_pruned(self, store: QueueStore):
+        held = enqueue(store)
+        assert store.hold(T0, [held]) == [held]
+        far = T0 + timedelta(days=30)
+        assert claim(store, at=far, ignore_backoff=True) == []
+        assert store.count_due(far, ignore_backoff=True) == 0
+        assert store.expire_old(far, timedelta(days=5)) == []
+        assert store.prune_sent(far, timedelta(0)) == 0
+        assert status_of(store, held) == S.HELD
+        assert [m.id for m in store.list_messages()] == [held]
+
+    def test_only_queued_and_deferred_mail_can_be_held(self, store: QueueStore):
+        queued, deferred, sending, failed = (enqueue(store) for _ in range(4))
+        claim(store, ids=[deferred, sending, failed])
+        store.defer(deferred, T0, T0 + MINUTE)
+        store.fail(failed, T0)
+        assert store.hold(T0, [queued, deferred, sending, failed, 999]) == [queued, deferred]
+        assert status_of(store, sending) == S.SENDING
+
+    def test_release_queues_held_mail_due_now_with_max_age_afresh(self, store: QueueStore):
+        held, queued = enqueue(store), enqueue(store)
+        claim(store, ids=[held])
+        store.defer(held, T0, T0 + timedelta(hours=1))
+        store.hold(T0, [held])
+        later = T0 + timedelta(days=10)
+        assert store.release(later, [held, queued]) == [held]
+        detail = store.get_message(held)
+        assert detail is not None
+        assert (detail.status, detail.queued_at, detail.deferrals) == (S.QUEUED, later, 1)
+        assert store.expire_old(later, timedelta(days=5)) == [queued]
+        assert claim(store, at=later) == [held]
+
+    def test_reroute_changes_account_and_options_and_makes_mail_due(self, store: QueueStore):
+        deferred = enqueue(store, "a@x.test", account="old", options=("--account=old", "--port=25"))
+        queued = enqueue(store, account="old")
+        sending = enqueue(store, account="old")
+        claim(store, ids=[deferred, sending])
+        store.defer(deferred, T0, T0 + timedelta(hours=1))
+        routes = {message_id: Route("new", ("--account=new",))
+                  for message_id in (deferred, queued, sending)}
+        assert store.reroute(T0 + MINUTE, routes) == [deferred, queued]
+        detail = store.get_message(deferred)
+        assert detail is not None
+        assert (detail.status, detail.account, detail.options, detail.deferrals) == (
+            S.QUEUED, "new", ("--account=new",), 0)
+        sending_detail = store.get_message(sending)
+        assert sending_detail is not None and sending_detail.account == "old"
+        assert claim(store, at=T0 + MINUTE, account="new") == [deferred, queued]
 
 
 class TestStreaming:

@@ -3,6 +3,10 @@
 The steps and their failures follow msmtp 1.8.23 (observed), all before any
 AUTH byte is sent except the exchange itself:
 
+0. ``auth gssapi`` without the ``gssapi`` module (the ``kerberos`` extra):
+   ``support for authentication method GSSAPI is not compiled in``,
+   EX_UNAVAILABLE (msmtp's text for a method its build lacks, checked before
+   the server's offer), with how to install it;
 1. method choice (:mod:`~smtpq.sender.auth.choice`), EX_UNAVAILABLE;
 2. every method but EXTERNAL needs a user:
    ``authentication method X needs a user name``, EX_UNAVAILABLE;
@@ -28,6 +32,8 @@ def authenticate(channel: AuthChannel, account: Account) -> str:
     """Authenticate *channel* as *account* (whose ``auth`` is on); return the method used."""
     if account.auth is None:
         raise ValueError("authenticate() called with auth off")
+    if account.auth.upper() == "GSSAPI":
+        _require_gssapi()
     method = choose_method(account.auth, channel.auth_methods, channel.tls_active)
     if method not in USERLESS and account.user is None:
         raise _unavailable(f"authentication method {method} needs a user name")
@@ -59,6 +65,14 @@ def _port(channel: AuthChannel, account: Account) -> int:
     if port:
         return int(port)
     return account.effective_port() if account.host and not account.socket else 0
+
+
+def _require_gssapi() -> None:
+    """GSSAPI only with the ``gssapi`` module; otherwise say how to get it."""
+    from smtpq.sender.auth.sasl.gss import GSSAPI_UNSUPPORTED, gssapi_available
+
+    if not gssapi_available():
+        raise _unavailable(GSSAPI_UNSUPPORTED)
 
 
 def _unavailable(message: str) -> DeliveryError:

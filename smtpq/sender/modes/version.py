@@ -39,7 +39,12 @@ def _ordered_methods() -> list[str]:
     # msmtp prints them in this order; keep it so scripts that grep it still work.
     order = ("plain", "scram-sha-1", "scram-sha-256", "external", "gssapi", "cram-md5",
              "digest-md5", "login", "ntlm", "oauthbearer", "xoauth2")
-    return [m for m in order if m in AUTH_ARGUMENTS]
+    from smtpq.sender.auth.sasl.gss import gssapi_available
+
+    # GSSAPI only when it works: the kerberos extra is optional (msmtp likewise
+    # lists only what its SASL library supports).
+    unsupported = () if gssapi_available() else ("gssapi",)
+    return [m for m in order if m in AUTH_ARGUMENTS and m not in unsupported]
 
 
 def _tilde(path: str, env: Mapping[str, str]) -> str:

@@ -8,6 +8,11 @@
   security-layer offer is unwrapped and answered with "no security layer"
   (RFC 4752 §3.1).  The first token is made *before* ``AUTH`` is sent, so a missing
   ticket or library fails before any byte goes out, with msmtp's GNU SASL text.
+  Without the ``gssapi`` module (smtpq installed without its ``kerberos`` extra)
+  GSSAPI is not supported at all: msmtp's text for a method it was built
+  without (``support for authentication method GSSAPI is not compiled in``,
+  EX_UNAVAILABLE) and how to install it; ``--version`` then leaves it out of
+  the supported methods, as msmtp lists only what its build supports.
 """
 
 from __future__ import annotations
@@ -34,6 +39,23 @@ GSSAPI_LAYER_ERROR = (
     "but this is currently not implemented."
 )
 _NO_SECURITY_LAYER = 0x01
+#: msmtp 1.8.23's text for a method it was built without (checked before the
+#: server's offer), then how to get it (one line: it is also the log line's
+#: ``errormsg`` and the queue history's).
+GSSAPI_UNSUPPORTED = (
+    "support for authentication method GSSAPI is not compiled in: install smtpq's "
+    "kerberos extra, pip install 'smtpq[kerberos]' (building it needs the Debian "
+    "package libkrb5-dev)"
+)
+
+
+def gssapi_available() -> bool:
+    """Whether the ``gssapi`` module (the ``kerberos`` extra) can be imported here."""
+    try:
+        import gssapi  # noqa: F401 - only whether it imports
+    except (ImportError, OSError):  # absent, blocked, or its libgssapi_krb5 missing
+        return False
+    return True
 
 
 class Ntlm(Mechanism):
