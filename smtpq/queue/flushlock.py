@@ -36,11 +36,22 @@ def lock_path(database: str, env: Mapping[str, str]) -> str:
 
 
 def try_lock(path: str) -> int | None:
-    """An open descriptor holding the exclusive lock on *path*, or None if it is taken."""
-    directory = os.path.dirname(path)
-    if directory:
-        os.makedirs(directory, mode=0o700, exist_ok=True)
-    fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+    """An open descriptor holding the exclusive lock on *path*, or None if it is taken.
+
+    The lock file is a queue file like the database (``private_files``): its
+    directories are checked from ``/`` down (created 0700 where missing), and
+    it is opened relative to the checked directory with ``O_NOFOLLOW`` and
+    checked again on the open descriptor, so a planted link cannot make
+    smtpq create or lock a file elsewhere.  Raises ``UnsafeQueueFile``.
+    """
+    from smtpq.queue.private_files import open_private_dir, open_private_file
+
+    directory, name = os.path.split(os.path.abspath(path))
+    dir_fd, real = open_private_dir(directory)
+    try:
+        fd = open_private_file(dir_fd, name, os.path.join(real, name), os.O_RDWR | os.O_CREAT)
+    finally:
+        os.close(dir_fd)
     try:
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:

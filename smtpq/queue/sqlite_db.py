@@ -113,43 +113,50 @@ def connect(path: str) -> sqlite3.Connection:
     return connection
 
 
-def prepare_database_file(path: str) -> None:
-    """Create *path*'s directories (0700) and the empty database file (0600) if missing.
+#: The files SQLite and smtpq keep beside a database, each checked like the database
+#: itself (``flushlock.LOCK_SUFFIX`` is the last; a test keeps them in step).
+COMPANION_SUFFIXES = ("-wal", "-shm", "-journal", ".flush.lock")
 
-    SQLite would create the file itself, but with the umask's mode (0644 or
-    even 0666); mail is private.  Raises ``StoreError`` when it cannot.
+
+def prepare_database_file(path: str) -> None:
+    """Check *path*'s directories and files, creating them (0700, 0600) where missing.
+
+    Owned, or refused (``smtpq.queue.private_files``): the directories from
+    ``/`` down, the database and its companions (``-wal``, ``-shm``,
+    ``-journal``, the flush lock) must belong to the user, with no symbolic
+    link SQLite could be sent through.  SQLite opens these files by name
+    itself, and its ``SQLITE_OPEN_NOFOLLOW`` is an open flag with no URI
+    parameter, which Python's ``sqlite3`` cannot pass; so this runs right
+    before every connection, and the checked directory is one nobody else
+    can write to.  SQLite would also create the file with the umask's mode
+    (0644 or even 0666); mail is private.  Raises ``StoreError``
+    (``UnsafeQueueFile`` when refused).
     """
-    directory = os.path.dirname(os.path.abspath(path))
+    from smtpq.queue.private_files import check_private_entry, open_private_dir
+
+    directory, name = os.path.split(os.path.abspath(path))
     try:
-        _make_private_dirs(directory)
-        _create_private_file(path, directory)
+        dir_fd, real = open_private_dir(directory)
+        try:
+            _create_private_file(dir_fd, name, os.path.join(real, name))
+            for suffix in COMPANION_SUFFIXES:
+                check_private_entry(dir_fd, name + suffix, os.path.join(real, name + suffix))
+        finally:
+            os.close(dir_fd)
     except OSError as error:
         from smtpq.queue.errors import os_error
 
         raise os_error(error, path) from None
 
 
-def _make_private_dirs(directory: str) -> None:
-    missing = []
-    while not os.path.isdir(directory):
-        missing.append(directory)
-        parent = os.path.dirname(directory)
-        if parent == directory:
-            break
-        directory = parent
-    for path in reversed(missing):
-        try:
-            os.mkdir(path, 0o700)
-        except FileExistsError:
-            continue  # another process won the race; its mode is its business
-        os.chmod(path, 0o700)  # mkdir's mode is filtered by the umask
-        _fsync_dir(os.path.dirname(path))
+def _create_private_file(dir_fd: int, name: str, path: str) -> None:
+    """Create the database file 0600, or check the one there, without following a link."""
+    from smtpq.queue.private_files import open_private_file
 
-
-def _create_private_file(path: str, directory: str) -> None:
     try:
-        fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
+        fd = open_private_file(dir_fd, name, path, os.O_RDWR | os.O_CREAT | os.O_EXCL)
     except FileExistsError:
+        os.close(open_private_file(dir_fd, name, path, os.O_RDONLY | os.O_NONBLOCK))
         return
     try:
         os.fchmod(fd, 0o600)  # exactly: a umask such as 0277 would have removed owner bits
@@ -157,12 +164,4 @@ def _create_private_file(path: str, directory: str) -> None:
         os.close(fd)
     # Make the new name itself durable; SQLite syncs the directory for its
     # journal and WAL files, not for a database file someone else created.
-    _fsync_dir(directory)
-
-
-def _fsync_dir(directory: str) -> None:
-    fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
+    os.fsync(dir_fd)
