@@ -86,6 +86,7 @@ def run_flush(settings: QueueSettings, request: FlushRequest, *, env: Mapping[st
     path = lock_path(settings.database, env)
     fd = adopt_lock(request.lock_fd) if request.lock_fd is not None else try_lock(path)
     if fd is None:
+        _refuse_foreign_holder(path)
         return FlushReport(skipped=True)
     report = FlushReport()
     with open_store(settings.database) as store:
@@ -108,6 +109,13 @@ def run_flush(settings: QueueSettings, request: FlushRequest, *, env: Mapping[st
             if (fd := try_lock(path)) is None:
                 return report  # another flusher took over, and with it that mail
             floor = newer  # taken now, or not ours to take: either way, look past it next
+
+
+def _refuse_foreign_holder(path: str) -> None:
+    """A lock held by another user never blocks this queue silently (``lock_holder``)."""
+    from smtpq.queue.lock_holder import refuse_foreign_holder
+
+    refuse_foreign_holder(path, thorough=True)
 
 
 def _newer_mail(store: QueueStore, seen: int, request: FlushRequest) -> int | None:
