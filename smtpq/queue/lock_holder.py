@@ -64,10 +64,21 @@ def lock_holder(status: os.stat_result) -> tuple[int, int | None] | None:
 
 
 def _uid_of(pid: int) -> int | None:
+    """The effective uid of *pid*, None when it has exited.
+
+    From ``status`` ("Uid: real effective saved fs"), readable by anyone: the
+    owner of ``/proc/PID`` is root for a process that changed its uids (it is
+    no longer "dumpable", proc(5)).
+    """
     try:
-        return os.stat(os.path.join(_PROC, str(pid))).st_uid  # the process's effective uid
-    except OSError:
-        return None
+        with open(os.path.join(_PROC, str(pid), "status"), encoding="ascii",
+                  errors="replace") as status:
+            for line in status:
+                if line.startswith("Uid:"):
+                    return int(line.split()[2])
+    except (OSError, ValueError, IndexError):
+        pass
+    return None
 
 
 def _foreign_opener(status: os.stat_result, euid: int) -> int | None:

@@ -16,14 +16,13 @@ touch a message being sent) hold here too.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Collection, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, BinaryIO, NamedTuple
 
 from smtpq.queue.errors import MessageNotFound
-from smtpq.queue.sqlite_db import sqlite_path
+from smtpq.queue.sqlite_db import database_file_exists, sqlite_path
 from smtpq.queue.states import PENDING, RETRYABLE, MessageStatus
 from smtpq.sender.errors import SmtpqError
 from smtpq.sender.sysexits import ExitCode
@@ -81,7 +80,9 @@ class Outcome:
 def database_missing(url: str) -> bool:
     """Whether *url* names a SQLite file that does not exist yet (an empty queue)."""
     path = sqlite_path(url)
-    return path is not None and not os.path.exists(path)
+    # Owned, or refused, even when only looking (``private_files``): "queue is empty"
+    # must never stand for "this queue is not yours".
+    return path is not None and not database_file_exists(path)
 
 
 def printable_url(url: str) -> str:

@@ -67,16 +67,33 @@ def open_private_dir(directory: str) -> tuple[int, str]:
     return fd, real
 
 
+def check_private_dir(directory: str) -> int | None:
+    """``open_private_dir`` without creating: a descriptor on the checked *directory*, or
+    None when it does not exist (its existing ancestors checked all the same)."""
+    euid = os.geteuid()
+    real, missing = _walk(os.path.abspath(directory), euid)
+    if missing:
+        return None
+    fd = os.open(real, _DIR_FLAGS)
+    try:
+        _check_dir(real, os.fstat(fd), euid, above_queue=False)
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd
+
+
 def open_private_file(dir_fd: int, name: str, path: str, flags: int) -> int:
     """Open *name* in the checked directory *dir_fd* (created 0600 with ``O_CREAT``), never
     through a link, and check the open file; *path* is its name in messages."""
     try:
         fd = os.open(name, flags | os.O_NOFOLLOW | os.O_CLOEXEC, FILE_MODE, dir_fd=dir_fd)
+    except (FileExistsError, FileNotFoundError):
+        raise
     except OSError as error:
-        import errno  # only on this failure path
-
-        if error.errno == errno.ELOOP:  # O_NOFOLLOW met a symbolic link
-            _check_file(path, os.stat(name, dir_fd=dir_fd, follow_symlinks=False), os.geteuid())
+        # ELOOP: O_NOFOLLOW met a link; EACCES: another user's file.  Say which.
+        check_private_entry(dir_fd, name, path)
+        error.filename = path  # not just the name relative to dir_fd
         raise
     try:
         _check_file(path, os.fstat(fd), os.geteuid())

@@ -149,6 +149,28 @@ def prepare_database_file(path: str) -> None:
         raise os_error(error, path) from None
 
 
+def database_file_exists(path: str) -> bool:
+    """Whether the database *path* exists, after the checks of ``prepare_database_file``
+    (nothing created: looking at a queue does not make one)."""
+    from smtpq.queue.private_files import check_private_dir, check_private_entry
+
+    directory, name = os.path.split(os.path.abspath(path))
+    try:
+        dir_fd = check_private_dir(directory)
+        if dir_fd is None:
+            return False
+        try:
+            for suffix in COMPANION_SUFFIXES:
+                check_private_entry(dir_fd, name + suffix, os.path.join(directory, name + suffix))
+            return check_private_entry(dir_fd, name, os.path.join(directory, name))
+        finally:
+            os.close(dir_fd)
+    except OSError as error:
+        from smtpq.queue.errors import os_error
+
+        raise os_error(error, path) from None
+
+
 def _create_private_file(dir_fd: int, name: str, path: str) -> None:
     """Create the database file 0600, or check the one there, without following a link."""
     from smtpq.queue.private_files import open_private_file
