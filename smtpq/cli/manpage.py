@@ -221,7 +221,11 @@ $XDG_CONFIG_HOME/smtpq/config.toml (or $SMTPQ_CONFIG)
     queue settings: database, after_enqueue, max_age, retry_first,
     retry_max, keep_sent, claim_lease, parallel_connections.
 $XDG_DATA_HOME/smtpq/queue.sqlite3
-    the queue (default database)."""
+    the queue (default database).  Its directory and files (with -wal, -shm
+    and the .flush.lock beside it) must belong to you, with no access for
+    others, and every directory above must belong to you or root and not be
+    writable by others (unless sticky, as /tmp): else smtpq refuses the
+    queue with exit 73, naming the path, its owner and its mode."""
 
 _ENVIRONMENT = """\
 \b
@@ -254,7 +258,8 @@ _SENDMAIL_TAIL = (
     ("ENVIRONMENT", _ENVIRONMENT),
     ("EXIT STATUS", ("As msmtp: 0 when the mail is queued (or sent, with --send-now), "
                      "else a sysexits(3) code: 64 usage, 65 data, 68 no host, 69 unavailable, "
-                     "74 I/O, 75 temporary failure, 76 protocol, 77 permission, "
+                     "73 the queue cannot be created or is not safely yours, 74 I/O, "
+                     "75 temporary failure, 76 protocol, 77 permission, "
                      "78 configuration.")),
     ("SEE ALSO", "smtpq(1), msmtp(1), sendmail(8), mailq(1)"),
 )

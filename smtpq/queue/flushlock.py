@@ -49,7 +49,7 @@ def try_lock(path: str) -> int | None:
     directory, name = os.path.split(os.path.abspath(path))
     dir_fd, real = open_private_dir(directory)
     try:
-        fd = open_private_file(dir_fd, name, os.path.join(real, name), os.O_RDWR | os.O_CREAT)
+        fd = open_private_file(dir_fd, real, name, os.O_RDWR | os.O_CREAT)
     finally:
         os.close(dir_fd)
     try:

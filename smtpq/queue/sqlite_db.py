@@ -7,7 +7,9 @@
 - Concurrency: a 30 s busy timeout, so "database is locked" does not reach a
   caller under load; writers take the lock up front (``BEGIN IMMEDIATE``).
 - Privacy: the directory is created 0700 and the database 0600 whatever the
-  umask; SQLite gives ``-wal``/``-shm`` the database file's mode.
+  umask; SQLite gives ``-wal``/``-shm`` the database file's mode.  Before
+  every connection the directories and files are checked to be the user's
+  and private (``smtpq.queue.private_files``): owned, or refused.
 - Timestamps: UTC text in SQLAlchemy's own SQLite DATETIME format, so rows
   written by either path read back alike.
 """
@@ -138,9 +140,9 @@ def prepare_database_file(path: str) -> None:
     try:
         dir_fd, real = open_private_dir(directory)
         try:
-            _create_private_file(dir_fd, name, os.path.join(real, name))
+            _create_private_file(dir_fd, real, name)
             for suffix in COMPANION_SUFFIXES:
-                check_private_entry(dir_fd, name + suffix, os.path.join(real, name + suffix))
+                check_private_entry(dir_fd, real, name + suffix)
         finally:
             os.close(dir_fd)
     except OSError as error:
@@ -161,8 +163,8 @@ def database_file_exists(path: str) -> bool:
             return False
         try:
             for suffix in COMPANION_SUFFIXES:
-                check_private_entry(dir_fd, name + suffix, os.path.join(directory, name + suffix))
-            return check_private_entry(dir_fd, name, os.path.join(directory, name))
+                check_private_entry(dir_fd, directory, name + suffix)
+            return check_private_entry(dir_fd, directory, name)
         finally:
             os.close(dir_fd)
     except OSError as error:
@@ -171,14 +173,22 @@ def database_file_exists(path: str) -> bool:
         raise os_error(error, path) from None
 
 
-def _create_private_file(dir_fd: int, name: str, path: str) -> None:
-    """Create the database file 0600, or check the one there, without following a link."""
-    from smtpq.queue.private_files import open_private_file
+def _create_private_file(dir_fd: int, directory: str, name: str) -> None:
+    """Check the database file there (``lstat``), or create it 0600, never through a link.
 
+    An existing database is never opened here: closing any descriptor of a
+    SQLite file drops every POSIX lock this process holds on it, and an
+    engine's other pooled connection may hold some (sqlite.org/howtocorrupt.html
+    §2.2).  The checked directory makes the ``lstat`` as good as an ``fstat``.
+    """
+    from smtpq.queue.private_files import check_private_entry, open_private_file
+
+    if check_private_entry(dir_fd, directory, name):
+        return
     try:
-        fd = open_private_file(dir_fd, name, path, os.O_RDWR | os.O_CREAT | os.O_EXCL)
+        fd = open_private_file(dir_fd, directory, name, os.O_RDWR | os.O_CREAT | os.O_EXCL)
     except FileExistsError:
-        os.close(open_private_file(dir_fd, name, path, os.O_RDONLY | os.O_NONBLOCK))
+        check_private_entry(dir_fd, directory, name)  # created meanwhile: check that one
         return
     try:
         os.fchmod(fd, 0o600)  # exactly: a umask such as 0277 would have removed owner bits
