@@ -52,12 +52,16 @@ def enqueue_from_stdin(cmd: CommandLine, *, env: Mapping[str, str], args: Sequen
 
 
 def _check_queue_files(database: str) -> None:
-    """Owned, or refused, before a byte of the mail is read (``private_files``)."""
-    from smtpq.queue.sqlite_db import prepare_database_file, sqlite_path
+    """Owned, or refused, before a byte of the mail is read (``private_files``).
+
+    Only what exists is checked here, nothing is created: a queue that cannot
+    be created is reported when it is (after msmtp's configuration checks, as before).
+    """
+    from smtpq.queue.sqlite_db import database_file_exists, sqlite_path
 
     path = sqlite_path(database)
     if path is not None:
-        prepare_database_file(path)
+        database_file_exists(path)
 
 
 def _start_flush(database: str, env: Mapping[str, str]) -> None:
