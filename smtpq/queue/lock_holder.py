@@ -64,16 +64,18 @@ def lock_holder(status: os.stat_result) -> tuple[int, int | None] | None:
 
 
 def _uid_of(pid: int) -> int | None:
-    """The effective uid of *pid*, None when it has exited.
+    """The effective uid of *pid*, None when it has exited (a zombie has too).
 
-    From ``status`` ("Uid: real effective saved fs"), readable by anyone: the
-    owner of ``/proc/PID`` is root for a process that changed its uids (it is
-    no longer "dumpable", proc(5)).
+    From ``status`` ("State: Z (zombie)", then "Uid: real effective saved fs"),
+    readable by anyone: the owner of ``/proc/PID`` is root for a process that
+    changed its uids (it is no longer "dumpable", proc(5)).
     """
     try:
         with open(os.path.join(_PROC, str(pid), "status"), encoding="ascii",
                   errors="replace") as status:
             for line in status:
+                if line.startswith("State:") and line.split()[1:2] == ["Z"]:
+                    return None
                 if line.startswith("Uid:"):
                     return int(line.split()[2])
     except (OSError, ValueError, IndexError):

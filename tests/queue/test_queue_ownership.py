@@ -326,6 +326,40 @@ def test_a_lock_held_by_another_user_is_reported_not_silent(world: World, uid: i
     assert world.queued() == 2
 
 
+HANDED_DOWN = """
+import fcntl, os, sys
+fd = os.open(sys.argv[1], os.O_RDWR)
+fcntl.flock(fd, fcntl.LOCK_EX)  # /proc/locks names this process, which exits at once
+if os.fork():
+    os._exit(0)
+os.setgid(int(sys.argv[2])); os.setuid(int(sys.argv[2]))  # no longer dumpable: fd hidden
+print(os.getpid(), flush=True)
+sys.stdin.read()
+"""
+
+
+@needs_root
+def test_a_lock_handed_down_to_another_users_process_is_reported_by_the_flush(
+        world: World) -> None:
+    assert world.enqueue().returncode == 0
+    lock = Path(str(world.database) + LOCK_SUFFIX)
+    lock.touch(mode=0o600)
+    os.chown(lock, VICTIM, VICTIM)
+    starter = subprocess.Popen([sys.executable, "-c", HANDED_DOWN, str(lock), str(INTRUDER)],
+                               stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    assert starter.stdout is not None
+    child = int(starter.stdout.readline())
+    try:
+        flush = world.run(SMTPQ, "flush")
+        assert flush.returncode == REFUSED
+        assert f"the flush lock {lock} is held by a process of another user" in flush.stderr
+    finally:
+        os.kill(child, 9)
+        starter.wait(timeout=60)
+    after = world.run(SMTPQ, "flush")  # free again: a flush like any other
+    assert after.returncode != REFUSED and "held by" not in after.stderr
+
+
 def _locked(path: Path) -> bool:
     fd = os.open(path, os.O_RDWR)
     try:
