@@ -110,7 +110,13 @@ def check_private_entry(dir_fd: int, directory: str, name: str) -> bool:
         status = os.stat(name, dir_fd=dir_fd, follow_symlinks=False)
     except FileNotFoundError:
         return False
-    _check_file(directory, name, status, os.geteuid())
+    euid = os.geteuid()
+    mode = status.st_mode
+    if status.st_uid == euid and not (stat.S_ISLNK(mode) or stat.S_ISREG(mode)):
+        # A directory or FIFO of the user's own in the user's own directory: no one
+        # else made it, and whoever opens it fails as before ("Is a directory").
+        return True
+    _check_file(directory, name, status, euid)
     return True
 
 
@@ -211,7 +217,9 @@ def _check_dir(path: str, status: os.stat_result, euid: int, *, above_queue: boo
     if stat.S_ISLNK(status.st_mode):
         _refuse(path, status, euid, "a symbolic link", "refusing to follow it")
     if not stat.S_ISDIR(status.st_mode):
-        _refuse(path, status, euid, "not a directory", "refusing to use the queue")
+        # Not a danger, a mistake (a file where a directory belongs): reported as
+        # the creation failure it is.
+        raise NotADirectoryError(20, "Not a directory", path)  # ENOTDIR
     owners = (euid, 0) if above_queue else (euid,)
     if status.st_uid not in owners:
         _refuse_owner(path, status, euid, "directory")
