@@ -120,12 +120,6 @@ def check_private_entry(dir_fd: int, directory: str, name: str) -> bool:
     return True
 
 
-def check_private_fd(fd: int, path: str) -> None:
-    """Check an already open queue file (an inherited lock, a file just created)."""
-    directory, name = os.path.split(path)
-    _check_file(directory, name, os.fstat(fd), os.geteuid())
-
-
 def _join(directory: str, name: str) -> str:
     # Not os.path.join: it was most of the cost of these checks on the enqueue path.
     return directory + name if directory.endswith("/") else directory + "/" + name

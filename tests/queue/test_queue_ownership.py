@@ -6,7 +6,9 @@ the intruder is uid 4243 (no account needed): its links and files are planted
 by root with ``lchown``, as the intruder could where a directory let it.  Every
 refusal is exit 73 with a message naming the path, its owner and its mode,
 and nothing reaches the intruder's target.  Root with the victim's HOME is
-refused and leaves no root-owned file in that home.
+refused and leaves no root-owned file in that home.  The last tests run in
+process: each new connection of an engine checks the files again, and the
+lock of a server database is never created through a foreign link.
 """
 
 from __future__ import annotations
@@ -395,7 +397,24 @@ def test_root_with_a_users_home_is_refused_and_leaves_no_root_file(
     assert [path for path, owner, _ in files_of(world.home) if owner == 0] == []
 
 
-# -- the lock's own open, in process -------------------------------------------------
+# -- in process: the engine's connections, the lock's own open ------------------------
+
+
+def test_each_new_engine_connection_checks_the_files_again(tmp_path: Path) -> None:
+    from smtpq.queue.engine import make_engine
+
+    database = tmp_path / "queue.sqlite3"
+    engine = make_engine(f"sqlite:///{database}")  # checked (and created) here
+    try:
+        bait = tmp_path / "bait"
+        bait.write_bytes(b"")
+        plant_link(Path(f"{database}-wal"), bait, uid=os.geteuid())  # even one's own link
+        with pytest.raises(UnsafeQueueFile) as refused:
+            engine.connect()
+        assert f"unsafe queue location {database}-wal: a symbolic link" in refused.value.message
+        assert bait.read_bytes() == b""
+    finally:
+        engine.dispose()
 
 
 def test_the_lock_is_one_of_the_checked_companions() -> None:
