@@ -1,12 +1,13 @@
 """SQLAlchemy engines for the queue database, with SQLite made durable and explicit.
 
 On a SQLite file, the directories and files are checked to belong to the
-user before the engine exists and again before each new connection opens
-them (``sqlite_db.prepare_database_file``).  On SQLite every connection gets the pragmas of ``smtpq.queue.sqlite_db``
-(WAL, ``synchronous=FULL``, foreign keys, 30 s busy timeout), and every
-transaction starts with ``BEGIN IMMEDIATE``: the write lock is taken up front,
-so two flushers claiming at once serialize instead of failing to upgrade a
-read lock, and DDL in migrations is transactional.  (pysqlite would otherwise
+user when the engine is made and again before each new connection opens
+them (``sqlite_db.prepare_database_file``).  On SQLite every connection gets
+the pragmas of ``smtpq.queue.sqlite_db`` (WAL, ``synchronous=FULL``, foreign
+keys, 30 s busy timeout), and every transaction starts with ``BEGIN
+IMMEDIATE``: the write lock is taken up front, so two flushers claiming at
+once serialize instead of failing to upgrade a read lock, and DDL in
+migrations is transactional.  (pysqlite would otherwise
 begin transactions lazily and commit DDL on its own; this is SQLAlchemy's
 documented recipe, with the driver in autocommit mode.)
 
