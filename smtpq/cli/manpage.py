@@ -223,7 +223,11 @@ $XDG_CONFIG_HOME/smtpq/config.toml (or $SMTPQ_CONFIG)
     retry_max, keep_sent, keep_sent_content, claim_lease, parallel_connections,
     stage_timeout, bounce, delay_warning, notify_command.
 $XDG_DATA_HOME/smtpq/queue.sqlite3
-    the queue (default database).
+    the queue (default database).  Its directory and files (with -wal, -shm,
+    the .flush.lock and the .marker beside it) must belong to you, with no
+    access for others, and every directory above must belong to you or root
+    and not be writable by others (unless sticky, as /tmp): else smtpq
+    refuses the queue with exit 73, naming the path, its owner and its mode.
 $XDG_DATA_HOME/smtpq/queue.sqlite3.marker
     the queue marker: the highest message id committed; a queue that lost
     mail (missing, emptied, lost WAL commits) is refused with 74 while it says
@@ -293,7 +297,8 @@ _SENDMAIL_TAIL = (
     ("ENVIRONMENT", _ENVIRONMENT),
     ("EXIT STATUS", ("As msmtp: 0 when the mail is queued (or sent, with --send-now), "
                      "else a sysexits(3) code: 64 usage, 65 data, 68 no host, 69 unavailable, "
-                     "74 I/O, 75 temporary failure, 76 protocol, 77 permission, "
+                     "73 the queue cannot be created or is not safely yours, 74 I/O, "
+                     "75 temporary failure, 76 protocol, 77 permission, "
                      "78 configuration.  With -q, as smtpq flush: 0 all sent, 75 deferred or "
                      "offline, the failure's code when mail failed or expired for good.")),
     ("SEE ALSO", "smtpq(1), msmtp(1), sendmail(8), mailq(1)"),

@@ -1,10 +1,13 @@
 """SQLAlchemy engines for the queue database, with SQLite made durable and explicit.
 
-On SQLite every connection gets the pragmas of ``smtpq.queue.sqlite_db``
-(WAL, ``synchronous=FULL``, foreign keys, 30 s busy timeout), and every
-transaction starts with ``BEGIN IMMEDIATE``: the write lock is taken up front,
-so two flushers claiming at once serialize instead of failing to upgrade a
-read lock, and DDL in migrations is transactional.  (pysqlite would otherwise
+On a SQLite file, the directories and files are checked to belong to the
+user when the engine is made and again before each new connection opens
+them (``sqlite_db.prepare_database_file``).  On SQLite every connection gets
+the pragmas of ``smtpq.queue.sqlite_db`` (WAL, ``synchronous=FULL``, foreign
+keys, 30 s busy timeout), and every transaction starts with ``BEGIN
+IMMEDIATE``: the write lock is taken up front, so two flushers claiming at
+once serialize instead of failing to upgrade a read lock, and DDL in
+migrations is transactional.  (pysqlite would otherwise
 begin transactions lazily and commit DDL on its own; this is SQLAlchemy's
 documented recipe, with the driver in autocommit mode.)
 
@@ -50,9 +53,13 @@ def make_engine(url: str | URL, *, foreign_keys: bool = True) -> Engine:
         raise ConfigError(f"invalid database URL: {error}") from None
     if parsed.get_backend_name() != "sqlite":
         return _networked_engine(parsed)
-    if _is_plain_file(parsed):
-        prepare_database_file(str(parsed.database))
     engine = create_engine(parsed, connect_args={"timeout": BUSY_TIMEOUT_S})
+    if _is_plain_file(parsed):
+        path = str(parsed.database)
+        prepare_database_file(path)
+        # Owned, or refused, again right before SQLite opens the files of each
+        # new pooled connection (see prepare_database_file).
+        event.listen(engine, "do_connect", functools.partial(_check_files, path))
     event.listen(engine, "connect", functools.partial(_on_connect, foreign_keys=foreign_keys))
     event.listen(engine, "begin", _on_begin)
     return engine
@@ -87,6 +94,10 @@ def sqlite_file(engine: Engine) -> str | None:
 def _is_plain_file(url: URL) -> bool:
     database = url.database
     return bool(database) and database != ":memory:" and "uri" not in url.query
+
+
+def _check_files(path: str, *_connect_args: Any) -> None:
+    prepare_database_file(path)
 
 
 def _on_connect(dbapi_connection: Any, _record: Any, *, foreign_keys: bool) -> None:

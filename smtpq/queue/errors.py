@@ -19,6 +19,17 @@ class SchemaError(StoreError):
     exit_code = ExitCode.EX_CANTCREAT
 
 
+class UnsafeQueueFile(StoreError):
+    """A queue directory or file another user could read, rewrite or redirect (a foreign
+    owner, a group/other-writable mode, a planted symbolic link); see ``private_files``.
+
+    EX_CANTCREAT, like every other queue file smtpq cannot use: sysexits(3) keeps
+    EX_NOPERM for permissions above the file system.
+    """
+
+    exit_code = ExitCode.EX_CANTCREAT
+
+
 class MessageNotFound(SmtpqError):
     """No queued message has that id (it never existed, or was sent and pruned, or purged)."""
 

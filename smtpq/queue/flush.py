@@ -122,6 +122,7 @@ def run_flush(settings: QueueSettings, request: FlushRequest, *, env: Mapping[st
     path = lock_path(settings.database, env)
     fd = adopt_lock(request.lock_fd) if request.lock_fd is not None else try_lock(path)
     if fd is None:
+        _refuse_foreign_holder(path)
         return FlushReport(skipped=True, holder=lock_holder(path))
     report = FlushReport()
     try:
@@ -195,6 +196,13 @@ def _journaled(store: QueueStore, run_id: int, report: FlushReport) -> FlushRepo
         _now(), report.exit_code, report.sent, report.deferred, report.failed,
         report.expired, report.unreachable, report.last_sent, note))
     return report
+
+
+def _refuse_foreign_holder(path: str) -> None:
+    """A lock held by another user never blocks this queue silently (``lock_holder``)."""
+    from smtpq.queue.lock_holder import refuse_foreign_holder
+
+    refuse_foreign_holder(path, thorough=True)
 
 
 def _newer_mail(store: QueueStore, seen: int, request: FlushRequest) -> int | None:

@@ -39,11 +39,22 @@ def lock_path(database: str, env: Mapping[str, str]) -> str:
 
 
 def try_lock(path: str) -> int | None:
-    """An open descriptor holding the exclusive lock on *path*, or None if it is taken."""
-    directory = os.path.dirname(path)
-    if directory:
-        os.makedirs(directory, mode=0o700, exist_ok=True)
-    fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+    """An open descriptor holding the exclusive lock on *path*, or None if it is taken.
+
+    The lock file is a queue file like the database (``private_files``): its
+    directories are checked from ``/`` down (created 0700 where missing), and
+    it is opened relative to the checked directory with ``O_NOFOLLOW`` and
+    checked again on the open descriptor, so a planted link cannot make
+    smtpq create or lock a file elsewhere.  Raises ``UnsafeQueueFile``.
+    """
+    from smtpq.queue.private_files import open_private_dir, open_private_file
+
+    directory, name = os.path.split(os.path.abspath(path))
+    dir_fd, real = open_private_dir(directory)
+    try:
+        fd = open_private_file(dir_fd, real, name, os.O_RDWR | os.O_CREAT)
+    finally:
+        os.close(dir_fd)
     try:
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:
@@ -77,8 +88,11 @@ def _stamp(fd: int) -> None:
 def lock_holder(path: str) -> str | None:
     """``host:pid`` of the flusher holding the lock at *path*, as it wrote it; None if unknown."""
     try:
-        with open(path, "rb") as file:
-            host, pid = file.read(300).decode("utf-8", "replace").split()
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)  # never through a link
+        try:
+            host, pid = os.read(fd, 300).decode("utf-8", "replace").split()
+        finally:
+            os.close(fd)
     except (OSError, ValueError):
         return None
     return f"{host}:{pid}"

@@ -35,7 +35,7 @@ from typing import TYPE_CHECKING, BinaryIO, NamedTuple
 from smtpq.queue import holders
 from smtpq.queue.errors import DatabaseMissing, MessageNotFound
 from smtpq.queue.health_records import QueueHealth
-from smtpq.queue.sqlite_db import sqlite_path
+from smtpq.queue.sqlite_db import database_file_exists, sqlite_path
 from smtpq.queue.states import (
     HOLDABLE,
     PENDING,
@@ -107,16 +107,14 @@ def database_missing(url: str) -> bool:
     path = sqlite_path(url)
     if path is None:
         return False
-    try:
-        os.stat(path)
-    except FileNotFoundError:
-        from smtpq.queue.queue_marker import check_present
-
-        check_present(path)
-        return True
-    except OSError:
+    # Owned, or refused, even when only looking (``private_files``): "queue is empty"
+    # must never stand for "this queue is not yours".
+    if database_file_exists(path):
         return False
-    return False
+    from smtpq.queue.queue_marker import check_present
+
+    check_present(path)  # a queue that held mail and vanished is not an empty one
+    return True
 
 
 def database_named(url: str, environ: Mapping[str, str] | None = None) -> bool:

@@ -42,6 +42,7 @@ def enqueue_from_stdin(cmd: CommandLine, *, env: Mapping[str, str], args: Sequen
     from smtpq.queue.settings import AfterEnqueue, load_settings
 
     settings = load_settings(env)
+    _check_queue_files(settings.database)
     message, content = prepare_for_queue(cmd, env=env, args=args, stdin=stdin)
     with content:
         enqueue_message(settings.database, message, content.iter_bytes())
@@ -50,22 +51,38 @@ def enqueue_from_stdin(cmd: CommandLine, *, env: Mapping[str, str], args: Sequen
     return 0
 
 
+def _check_queue_files(database: str) -> None:
+    """Owned, or refused, before a byte of the mail is read (``private_files``).
+
+    Only what exists is checked here, nothing is created: a queue that cannot
+    be created is reported when it is (after msmtp's configuration checks, as before).
+    """
+    from smtpq.queue.sqlite_db import database_file_exists, sqlite_path
+
+    path = sqlite_path(database)
+    if path is not None:
+        database_file_exists(path)
+
+
 def _start_flush(database: str, env: Mapping[str, str]) -> None:
     """Start a background flush; failing to does not undo the enqueue, which is done."""
     from smtpq.queue.trigger import start_background_flush
+    from smtpq.sender.errors import SmtpqError
 
     try:
         start_background_flush(database, env)
-    except OSError as error:
-        from smtpq.sender.errors import SmtpqError
+    except (OSError, SmtpqError) as error:
         from smtpq.sender.sysexits import ExitCode
 
         # Still exit 0: the mail is stored, and a caller told otherwise would
-        # send it again.  The next flush delivers it.
-        where = f"{error.filename}: " if error.filename else ""
-        raise SmtpqError(
-            f"mail queued, but cannot start a background flush: {where}{error.strerror or error}",
-            exit_code=ExitCode.EX_OK) from None
+        # send it again.  The next flush delivers it (or says loudly why not).
+        if isinstance(error, SmtpqError):
+            reason = error.message
+        else:
+            where = f"{error.filename}: " if error.filename else ""
+            reason = f"{where}{error.strerror or error}"
+        raise SmtpqError(f"mail queued, but cannot start a background flush: {reason}",
+                         exit_code=ExitCode.EX_OK) from None
 
 
 def prepare_for_queue(cmd: CommandLine, *, env: Mapping[str, str], args: Sequence[str],

@@ -7,7 +7,9 @@
 - Concurrency: a 30 s busy timeout, so "database is locked" does not reach a
   caller under load; writers take the lock up front (``BEGIN IMMEDIATE``).
 - Privacy: the directory is created 0700 and the database 0600 whatever the
-  umask; SQLite gives ``-wal``/``-shm`` the database file's mode.
+  umask; SQLite gives ``-wal``/``-shm`` the database file's mode.  Before
+  every connection the directories and files are checked to be the user's
+  and private (``smtpq.queue.private_files``): owned, or refused.
 - Space: a new database starts with ``auto_vacuum = INCREMENTAL`` (set before
   its first page exists), so deleted mail gives its space back
   (``smtpq.queue.space``).
@@ -116,57 +118,93 @@ def connect(path: str) -> sqlite3.Connection:
     return connection
 
 
-def prepare_database_file(path: str) -> None:
-    """Create *path*'s directories (0700) and the empty database file (0600) if missing.
+#: The files SQLite and smtpq keep beside a database, each checked like the database
+#: itself (``flushlock.LOCK_SUFFIX`` is the last; a test keeps them in step).
+COMPANION_SUFFIXES = ("-wal", "-shm", "-journal", ".flush.lock", ".marker")
 
-    SQLite would create the file itself, but with the umask's mode (0644 or
-    even 0666); mail is private.  Raises ``StoreError`` when it cannot, and
-    (EX_IOERR) when the queue marker says the file held mail but it is
-    missing or empty: it is never recreated empty then (``queue_marker``).
+
+def prepare_database_file(path: str) -> None:
+    """Check *path*'s directories and files, creating them (0700, 0600) where missing.
+
+    Owned, or refused (``smtpq.queue.private_files``): the directories from
+    ``/`` down, the database and its companions (``-wal``, ``-shm``,
+    ``-journal``, the flush lock) must belong to the user, with no symbolic
+    link SQLite could be sent through.  SQLite opens these files by name
+    itself, and its ``SQLITE_OPEN_NOFOLLOW`` is an open flag with no URI
+    parameter, which Python's ``sqlite3`` cannot pass; so this runs right
+    before every connection, and the checked directory is one nobody else
+    can write to.  SQLite would also create the file with the umask's mode
+    (0644 or even 0666); mail is private.  Raises ``StoreError``
+    (``UnsafeQueueFile`` when refused), and (EX_IOERR) when the queue marker
+    says the file held mail but it is missing or empty: it is never recreated
+    empty then (``queue_marker``).
     """
+    from smtpq.queue.private_files import check_private_entry, open_private_dir
     from smtpq.queue.queue_marker import check_present
 
-    check_present(path)
-    directory = os.path.dirname(os.path.abspath(path))
+    directory, name = os.path.split(os.path.abspath(path))
     try:
-        _make_private_dirs(directory)
-        _create_private_file(path, directory)
+        dir_fd, real = open_private_dir(directory)
+        try:
+            check_present(path)  # in a checked directory: a vanished queue is refused
+            _create_private_file(dir_fd, real, name)
+            for suffix in COMPANION_SUFFIXES:
+                check_private_entry(dir_fd, real, name + suffix)
+        finally:
+            os.close(dir_fd)
     except OSError as error:
         from smtpq.queue.errors import os_error
 
         raise os_error(error, path) from None
 
 
-def _make_private_dirs(directory: str) -> None:
-    missing = []
-    while not os.path.isdir(directory):
-        missing.append(directory)
-        parent = os.path.dirname(directory)
-        if parent == directory:
-            break
-        directory = parent
-    for path in reversed(missing):
-        try:
-            os.mkdir(path, 0o700)
-        except FileExistsError:
-            continue  # another process won the race; its mode is its business
-        os.chmod(path, 0o700)  # mkdir's mode is filtered by the umask
-        _fsync_dir(os.path.dirname(path))
+def database_file_exists(path: str) -> bool:
+    """Whether the database *path* exists, after the checks of ``prepare_database_file``
+    (nothing created: looking at a queue does not make one)."""
+    from smtpq.queue.private_files import check_private_dir, check_private_entry
 
-
-def _create_private_file(path: str, directory: str) -> None:
+    directory, name = os.path.split(os.path.abspath(path))
     try:
-        fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
+        dir_fd = check_private_dir(directory)
+        if dir_fd is None:
+            return False
+        try:
+            for suffix in COMPANION_SUFFIXES:
+                check_private_entry(dir_fd, directory, name + suffix)
+            return check_private_entry(dir_fd, directory, name)
+        finally:
+            os.close(dir_fd)
+    except OSError as error:
+        from smtpq.queue.errors import os_error
+
+        raise os_error(error, path) from None
+
+
+def _create_private_file(dir_fd: int, directory: str, name: str) -> None:
+    """Check the database file there (``lstat``), or create it 0600, never through a link.
+
+    An existing database is never opened here: closing any descriptor of a
+    SQLite file drops every POSIX lock this process holds on it, and an
+    engine's other pooled connection may hold some (sqlite.org/howtocorrupt.html
+    §2.2).  The checked directory makes the ``lstat`` as good as an ``fstat``.
+    """
+    from smtpq.queue.private_files import check_private_entry, open_private_file
+
+    if check_private_entry(dir_fd, directory, name):
+        return
+    try:
+        fd = open_private_file(dir_fd, directory, name, os.O_RDWR | os.O_CREAT | os.O_EXCL)
     except FileExistsError:
+        check_private_entry(dir_fd, directory, name)  # created meanwhile: check that one
         return
     try:
         os.fchmod(fd, 0o600)  # exactly: a umask such as 0277 would have removed owner bits
     finally:
         os.close(fd)
-    _start_incremental(path)
+    _start_incremental(os.path.join(directory, name))
     # Make the new name itself durable; SQLite syncs the directory for its
     # journal and WAL files, not for a database file someone else created.
-    _fsync_dir(directory)
+    os.fsync(dir_fd)
 
 
 def _start_incremental(path: str) -> None:
@@ -187,11 +225,3 @@ def _start_incremental(path: str) -> None:
         pass  # likewise; and a database not yet incremental is switched later
     finally:
         connection.close()
-
-
-def _fsync_dir(directory: str) -> None:
-    fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)

@@ -27,10 +27,20 @@ _FD_DIR = "/proc/self/fd"
 
 
 def start_background_flush(database: str, env: Mapping[str, str]) -> bool:
-    """Start ``smtpq flush`` detached if no flusher holds the lock; True if one was started."""
-    fd = try_lock(lock_path(database, env))
+    """Start ``smtpq flush`` detached if no flusher holds the lock; True if one was started.
+
+    Raises ``UnsafeQueueFile`` when the lock file is not the user's or another
+    user's process holds it, ``OSError`` when the flusher cannot be started.
+    """
+    path = lock_path(database, env)
+    fd = try_lock(path)
     if fd is None:
-        return False  # a flusher is running; it re-checks for new mail before exiting
+        # A flusher is running; it re-checks for new mail before exiting.  Unless
+        # the process that took the lock is another user's (cheap look only).
+        from smtpq.queue.lock_holder import refuse_foreign_holder
+
+        refuse_foreign_holder(path, thorough=False)
+        return False
     try:
         _spawn(fd, env)
     finally:
