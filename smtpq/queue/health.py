@@ -11,8 +11,6 @@ Nagios, Icinga or a systemd ``OnFailure=``.
 from __future__ import annotations
 
 import dataclasses
-import os
-import socket
 from datetime import datetime, timedelta
 
 from smtpq.queue.health_records import FlushRun, Holder, QueueHealth
@@ -62,31 +60,15 @@ def read_health(url: str, now: datetime, *, named: bool) -> Health:
     return Health(facts, now, dead_holders(facts.sending))
 
 
-def dead_holders(sending: tuple[Holder, ...], host: str | None = None) -> tuple[Holder, ...]:
-    """The messages in *sending* whose flusher (``host:pid``) ran on this host and is gone.
+def dead_holders(sending: tuple[Holder, ...]) -> tuple[Holder, ...]:
+    """The messages in *sending* whose flusher ran on this host and is gone
+    (``smtpq.queue.holders``: pid and start time).
 
-    A holder on another host cannot be asked; its lease tells (the next flush
-    takes the mail back once it lapses)."""
-    here = host or socket.gethostname()
-    return tuple(holder for holder in sending if _dead_here(holder.claimed_by, here))
+    A holder on another host cannot be asked; its lease (or on PostgreSQL its
+    session) tells, and the next flush takes the mail back."""
+    from smtpq.queue import holders
 
-
-def _dead_here(claimed_by: str | None, here: str) -> bool:
-    holder_host, _, pid = (claimed_by or "").rpartition(":")
-    if holder_host != here or not pid.isdigit():
-        return False
-    return not pid_alive(int(pid))
-
-
-def pid_alive(pid: int) -> bool:
-    """Whether process *pid* exists (signal 0: nothing is sent, kill(2))."""
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True  # someone else's process: alive
-    return True
+    return tuple(holder for holder in sending if holders.is_dead(holder.claimed_by))
 
 
 def status_json(health: Health) -> dict[str, object]:

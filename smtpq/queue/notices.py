@@ -31,7 +31,7 @@ from email.utils import make_msgid
 from smtpq.queue import dsn
 from smtpq.queue.new_message import NewMessage
 from smtpq.queue.notify_hook import notify
-from smtpq.queue.records import MessageDetail, NoticeDue, RecipientState
+from smtpq.queue.records import MessageDetail, RecipientState
 from smtpq.queue.settings import Bounce, QueueSettings
 from smtpq.queue.states import NoticeKind, RecipientStatus
 from smtpq.queue.store import QueueStore

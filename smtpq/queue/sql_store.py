@@ -30,7 +30,7 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any, BinaryIO
 
 from sqlalchemy import (
-    Connection, Engine, bindparam, delete, func, insert, inspect, select, text, update,
+    Connection, Engine, bindparam, delete, func, inspect, select, text, update,
 )
 from sqlalchemy.engine import URL
 from sqlalchemy.exc import DBAPIError
@@ -51,7 +51,7 @@ from smtpq.queue.records import (
     Route,
     Transition,
 )
-from smtpq.queue.rows import encode_options, iter_chunks, message_row, recipient_rows
+from smtpq.queue.rows import encode_options
 from smtpq.queue.schema_version import HEAD
 from smtpq.queue.states import (
     CLAIMABLE,

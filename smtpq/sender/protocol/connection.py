@@ -19,7 +19,6 @@ only exist once the TLS layer has imported it, so ``sys.modules`` tells.
 from __future__ import annotations
 
 import sys
-import time
 
 from smtpq.sender.protocol.deadlines import Deadline
 from smtpq.sender.protocol.failures import NetworkError
