@@ -98,12 +98,17 @@ def sqlite_error(error: Exception, where: str) -> StoreError:
     )
 
 
-def os_error(error: OSError, where: str) -> StoreError:
-    """A ``StoreError`` for a failure to create the database file or its directory."""
+def os_error(error: OSError, where: str, *, reading: bool = False) -> StoreError:
+    """A ``StoreError`` for a failure to create (or, *reading*, to look at) the
+    database file or its directory."""
     import errno  # only on this failure path
 
     full = error.errno in (errno.ENOSPC, errno.EDQUOT, errno.EIO)
     reason = error.strerror or str(error)
+    if reading:
+        inner = f"{error.filename}: " if error.filename and error.filename != where else ""
+        return StoreError(f"cannot read the queue database {where}: {inner}{reason}",
+                          exit_code=ExitCode.EX_IOERR if full else ExitCode.EX_NOPERM)
     return StoreError(
         f"cannot create the queue database {error.filename or where}: {reason}",
         exit_code=ExitCode.EX_IOERR if full else ExitCode.EX_CANTCREAT,

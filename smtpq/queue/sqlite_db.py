@@ -177,7 +177,7 @@ def database_file_exists(path: str) -> bool:
     except OSError as error:
         from smtpq.queue.errors import os_error
 
-        raise os_error(error, path) from None
+        raise os_error(error, path, reading=True) from None
 
 
 def _create_private_file(dir_fd: int, directory: str, name: str) -> None:

@@ -417,8 +417,11 @@ def test_each_new_engine_connection_checks_the_files_again(tmp_path: Path) -> No
         engine.dispose()
 
 
-def test_the_lock_is_one_of_the_checked_companions() -> None:
-    assert COMPANION_SUFFIXES[-1] == LOCK_SUFFIX
+def test_the_lock_and_the_marker_are_checked_companions() -> None:
+    from smtpq.queue.queue_marker import marker_path
+
+    assert LOCK_SUFFIX in COMPANION_SUFFIXES
+    assert marker_path("q").removeprefix("q") in COMPANION_SUFFIXES
 
 
 @pytest.mark.skipif(os.geteuid() != 0, reason="needs root to give a link away")
