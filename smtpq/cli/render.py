@@ -60,17 +60,20 @@ def entry_json(entry: QueueEntry | MessageDetail) -> dict[str, Any]:
         "next_attempt": iso(entry.next_attempt),
         "subject": entry.subject,
         "msgid": entry.msgid,
-        "holder": holder_json(entry.status, entry.claimed_by),
+        "holder": holder_json(entry.status, entry.claimed_by, entry.holder_alive),
     }
 
 
-def holder_json(status: MessageStatus, claimed_by: str | None) -> dict[str, Any] | None:
+def holder_json(status: MessageStatus, claimed_by: str | None,
+                known: bool | None = None) -> dict[str, Any] | None:
     """``{host, pid, alive}`` of the flusher holding a message being sent (``alive``:
-    null when it runs on another host); null for any other message."""
+    the database's word if *known*, else null when it runs on another host); null
+    for any other message."""
     holder = holders.parse(claimed_by) if status is MessageStatus.SENDING else None
     if holder is None:
         return None
-    return {"host": holder.host, "pid": holder.pid, "alive": holders.alive(holder)}
+    alive = known if known is not None else holders.alive(holder)
+    return {"host": holder.host, "pid": holder.pid, "alive": alive}
 
 
 def detail_json(detail: MessageDetail) -> dict[str, Any]:
@@ -154,12 +157,13 @@ def result(exit_code: int | None, smtp_message: str | None) -> str:
     return f"{name}: {clean(smtp_message)}" if smtp_message else name
 
 
-def holder_text(claimed_by: str | None) -> str:
-    """Who holds a message being sent, and whether that flusher still runs."""
+def holder_text(claimed_by: str | None, known: bool | None = None) -> str:
+    """Who holds a message being sent, and whether that flusher still runs (*known*:
+    the database's word, PostgreSQL's session)."""
     holder = holders.parse(claimed_by)
     if holder is None:
         return f"held by {clean(claimed_by) or 'an unknown flusher'}"
-    alive = holders.alive(holder)
+    alive = known if known is not None else holders.alive(holder)
     name = clean(holder.name)
     if alive is None:
         return f"held by {name} (another host)"
@@ -173,7 +177,7 @@ def last_result(entry: QueueEntry, now: datetime) -> str:
     (for a message being sent: its holder first)."""
     outcome = result(entry.last_exit_code, entry.last_smtp_message)
     if entry.status is MessageStatus.SENDING:
-        holder = holder_text(entry.claimed_by)
+        holder = holder_text(entry.claimed_by, entry.holder_alive)
         return holder if outcome == "-" else f"{holder}; {outcome}"
     if entry.status is MessageStatus.DEFERRED and entry.next_attempt is not None:
         due = "retry now" if entry.next_attempt <= now else f"retry in {span(entry.next_attempt - now)}"

@@ -110,7 +110,7 @@ def describe(detail: MessageDetail, now: datetime) -> Iterator[str]:
     if use_colour():
         status = click.style(status, fg=STATUS_COLOURS.get(detail.status))
     if detail.status is MessageStatus.SENDING:
-        holder = holder_text(detail.claimed_by)
+        holder = holder_text(detail.claimed_by, detail.holder_alive)
         if holder.startswith("stranded"):
             status += ", " + holder
     yield f"message {detail.id}: {status}"
@@ -156,7 +156,7 @@ def progress(detail: MessageDetail, now: datetime) -> Iterator[tuple[str, str]]:
     if detail.status in (MessageStatus.QUEUED, MessageStatus.DEFERRED):
         yield "next attempt", when(detail.next_attempt, now)
     if detail.status is MessageStatus.SENDING:
-        yield "holder", (f"{holder_text(detail.claimed_by)}, claim until "
+        yield "holder", (f"{holder_text(detail.claimed_by, detail.holder_alive)}, claim until "
                          f"{when(detail.claim_expires, now)}")
     if detail.finished is not None:
         yield "finished", when(detail.finished, now)

@@ -44,6 +44,8 @@ class QueueEntry(NamedTuple):
     msgid: str | None
     recipients: tuple[str, ...] = ()
     claimed_by: str | None = None  # a message being sent: who holds it (``holders``)
+    #: Whether that holder lives, when the database can tell (PostgreSQL: its session).
+    holder_alive: bool | None = None
 
 
 def read_page(connection: Connection, statuses: Sequence[MessageStatus], after: int,

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
+import dataclasses
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, BinaryIO, NamedTuple
@@ -186,7 +187,7 @@ class Queue:
             with self._reader().begin() as connection:
                 entries = read_page(connection, wanted, after, size)
             if entries:
-                yield entries
+                yield self._with_liveness(entries)
             if len(entries) < size:
                 return
             after = entries[-1].id
@@ -201,7 +202,21 @@ class Queue:
         detail = None if self._store is None else self._store.get_message(message_id)
         if detail is None:
             raise MessageNotFound(message_id)
+        if detail.status is MessageStatus.SENDING and self._store is not None:
+            alive = self._store.claim_holders_alive([message_id]).get(message_id)
+            detail = dataclasses.replace(detail, holder_alive=alive)
         return detail
+
+    def _with_liveness(self, entries: list[QueueEntry]) -> list[QueueEntry]:
+        """*entries*, the database's word on each sending message's holder added."""
+        sending = [entry.id for entry in entries if entry.status is MessageStatus.SENDING]
+        if not sending or self._store is None:
+            return entries
+        alive = self._store.claim_holders_alive(sending)  # {} on SQLite: host and pid tell
+        if not alive:
+            return entries
+        return [entry._replace(holder_alive=alive[entry.id]) if entry.id in alive else entry
+                for entry in entries]
 
     def health(self) -> QueueHealth:
         """``QueueStore.health``; an empty queue's when there is no database yet."""

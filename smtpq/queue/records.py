@@ -132,6 +132,9 @@ class MessageDetail(MessageSummary):
     finished: datetime | None
     recipient_states: tuple[RecipientState, ...]
     history: tuple[AttemptRecord, ...]
+    #: Whether the holder of a message being sent lives, when the database can tell
+    #: (PostgreSQL: its session); None: ask ``holders`` (its host and pid).
+    holder_alive: bool | None = None
 
 
 @dataclass(frozen=True)

@@ -254,3 +254,36 @@ def test_after_its_session_broke_a_store_claims_with_a_new_live_session(store: S
     assert new != old
     assert store.claim_holders_alive([*ids, third]) == dict.fromkeys([*ids, third], True)
     assert store.renew_claims([third], worker_id="here:1", until=now() + LEASE) == 1
+
+
+def test_list_and_show_say_whether_a_holder_on_another_host_lives(url: str) -> None:
+    """The database vouches for a holder its host cannot be asked about (its session)."""
+    import json
+
+    from tests.support.queue_home import SMTPQ
+
+    with open_store(url) as store:
+        message_id = store.enqueue(new_message("a@example.net"), [mail()])
+    env = {**os.environ, "SMTPQ_DATABASE": url}
+    claimer = subprocess.Popen([sys.executable, "-c", CLAIMER, url, str(LEASE.total_seconds())],
+                               stdout=subprocess.PIPE, text=True)
+    try:
+        assert claimer.stdout is not None and claimer.stdout.readline().strip() == "1"
+
+        def holder(command: str) -> dict[str, object]:
+            out = subprocess.run([SMTPQ, command, *(["--json"] if command == "list" else
+                                                    [str(message_id), "--json"])],
+                                 env=env, capture_output=True, text=True, check=True).stdout
+            found = json.loads(out)
+            return (found[0] if isinstance(found, list) else found)["holder"]
+
+        assert holder("list") == holder("show") == {"host": "elsewhere", "pid": 1, "alive": True}
+        claimer.kill()
+        claimer.wait()
+        deadline = time.monotonic() + DEADLINE
+        while holder("show")["alive"] is not False and time.monotonic() < deadline:
+            time.sleep(0.2)  # the server notices the dead connection
+        assert holder("list") == holder("show") == {"host": "elsewhere", "pid": 1, "alive": False}
+    finally:
+        claimer.kill()
+        claimer.wait()
