@@ -25,8 +25,12 @@ from pathlib import Path
 import pytest
 
 from tests.cli.cli_support import SMTPQ, QueueBuilder, queue, run_program, smtpq  # noqa: F401
+from tests.support.other_user import nobody
 from tests.support.queue_home import (  # noqa: F401 - fixtures
-    QueueHome, queue_home, sample_mail, server_at,
+    QueueHome,
+    queue_home,
+    sample_mail,
+    server_at,
 )
 
 SENDMAIL = Path(SMTPQ).with_name("smtpq-sendmail")
@@ -166,13 +170,11 @@ def unreadable() -> Iterator[dict[str, str]]:
     shutil.rmtree(top)
 
 
-AS_NOBODY = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"]
-
-
 @pytest.mark.parametrize("args", COMMANDS, ids=[a[0] for a in COMMANDS])
 def test_a_database_that_cannot_be_read_is_an_error_with_its_cause(
         unreadable: dict[str, str], args: tuple[str, ...]) -> None:
-    result = subprocess.run([*AS_NOBODY, SMTPQ, *args], env=unreadable, capture_output=True,
+    result = subprocess.run(nobody().argv(SMTPQ, *args), env=nobody().env(unreadable),
+                            capture_output=True,
                             cwd="/", timeout=60, check=False)
     assert result.returncode not in (0, 75), result
     assert b"queue.sqlite3" in result.stderr, result.stderr  # names what cannot be read
@@ -180,7 +182,8 @@ def test_a_database_that_cannot_be_read_is_an_error_with_its_cause(
 
 
 def test_check_on_a_database_that_cannot_be_read_is_unknown(unreadable: dict[str, str]) -> None:
-    result = subprocess.run([*AS_NOBODY, SMTPQ, "check"], env=unreadable, capture_output=True,
+    result = subprocess.run(nobody().argv(SMTPQ, "check"), env=nobody().env(unreadable),
+                            capture_output=True,
                             cwd="/", timeout=60, check=False)
     assert result.returncode == 3
     assert result.stdout.startswith(b"SMTPQ UNKNOWN - ") and b"queue database" in result.stdout
@@ -188,7 +191,8 @@ def test_check_on_a_database_that_cannot_be_read_is_unknown(unreadable: dict[str
 
 def test_mailq_on_a_database_that_cannot_be_read_is_an_error(unreadable: dict[str, str],
                                                               tmp_path: Path) -> None:
-    result = subprocess.run([*AS_NOBODY, SENDMAIL, "-bp"], env=unreadable, capture_output=True,
+    result = subprocess.run(nobody().argv(SENDMAIL, "-bp"), env=nobody().env(unreadable),
+                            capture_output=True,
                             cwd="/", timeout=60, check=False)
     assert result.returncode != 0 and b"queue database" in result.stderr
     assert b"Mail queue is empty" not in result.stdout

@@ -32,6 +32,7 @@ from smtpq.queue.errors import UnsafeQueueFile
 from smtpq.queue.flushlock import LOCK_SUFFIX, lock_path, try_lock
 from smtpq.queue.sqlite_db import COMPANION_SUFFIXES
 from smtpq.sender.sysexits import ExitCode
+from tests.support.other_user import nobody
 
 BIN = Path(sys.executable).parent
 SENDMAIL = str(BIN / "smtpq-sendmail")
@@ -93,9 +94,13 @@ class World:
     def run(self, *argv: str, uid: int | None = VICTIM, stdin: bytes = MAIL,
             ) -> subprocess.CompletedProcess[str]:
         """*argv* as the victim (``uid=None``: as root), in this world's environment."""
-        prefix = [] if uid is None else ["setpriv", f"--reuid={uid}", f"--regid={uid}",
-                                         "--clear-groups"]
-        return subprocess.run([*prefix, *argv], env=self.env, input=stdin.decode(),
+        if uid is None:
+            command = list(argv)
+        elif argv[0] in (SENDMAIL, SMTPQ):  # reachable wherever the clone is (other_user)
+            command = nobody().argv(argv[0], *argv[1:], uid=uid)
+        else:
+            command = ["setpriv", f"--reuid={uid}", f"--regid={uid}", "--clear-groups", *argv]
+        return subprocess.run(command, env=nobody().env(self.env), input=stdin.decode(),
                               capture_output=True, text=True, cwd="/", timeout=120, check=False)
 
     def enqueue(self, *args: str, uid: int | None = VICTIM) -> subprocess.CompletedProcess[str]:

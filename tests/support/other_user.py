@@ -52,11 +52,14 @@ class OtherUser:
     def python(self) -> str:
         return str(self.prefix / "bin" / "python")
 
-    def argv(self, program: str, *args: str) -> list[str]:
-        """``setpriv … python SCRIPT ARGS`` (``python ARGS`` for *program* ``python``)."""
+    def argv(self, program: str, *args: str, uid: int = UID) -> list[str]:
+        """``setpriv … python SCRIPT ARGS`` as *uid* (``python ARGS`` for *program*
+        ``python``); *program* is a script of the environment, by name or path."""
+        become = [*SETPRIV[:1], f"--reuid={uid}", f"--regid={uid}", *SETPRIV[3:]]
         if program == "python":
-            return [*SETPRIV, self.python, *args]
-        return [*SETPRIV, self.python, str(self.prefix / "bin" / program), *args]
+            return [*become, self.python, *args]
+        name = os.path.basename(program)
+        return [*become, self.python, str(self.prefix / "bin" / name), *args]
 
     def env(self, env: Mapping[str, str]) -> dict[str, str]:
         """*env* with the shadow's package path first, when there is a shadow."""
