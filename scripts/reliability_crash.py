@@ -111,7 +111,8 @@ def main() -> int:
           f"max-duplicates={window} parallel={args.parallel} "
           f"refused-enqueues={len(refused)} rows={dict(statuses)} integrity={integrity} "
           f"recovery={recovery:.1f}s recovery-after-kill={after['SIGKILL']:.1f}s "
-          f"recovery-after-term={after['SIGTERM']:.1f}s backlog={args.backlog} seconds={time.monotonic() - started:.0f} seed={seed} "
+          f"recovery-after-term={after['SIGTERM']:.1f}s backlog={args.backlog} "
+          f"seconds={time.monotonic() - started:.0f} seed={seed} "
           f"{'OK' if ok else 'FAILED'}")
     world.close()
     return 0 if ok else 1

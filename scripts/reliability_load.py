@@ -74,7 +74,8 @@ def main() -> int:
     ok = not failures and not locked and not lost and not duplicated and integrity == "ok"
     for failure in failures[:10]:
         print(failure)
-    print(f"load-test: writers={args.writers} mails={len(expected)} in={len(expected) - len([f for f in failures if not f.startswith('flush')])} "
+    taken_in = len(expected) - len([f for f in failures if not f.startswith("flush")])
+    print(f"load-test: writers={args.writers} mails={len(expected)} in={taken_in} "
           f"out={delivered} lost={lost} duplicated={duplicated} locked-errors={locked} "
           f"failed-calls={len(failures)} extra-flushes={flushes} enqueue-seconds={enqueued:.0f} "
           f"({len(expected) / enqueued:.0f} mails/s) total-seconds={elapsed:.0f} "

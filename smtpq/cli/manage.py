@@ -21,7 +21,7 @@ from smtpq.cli.common import open_queue, stdin_is_tty
 from smtpq.cli.render import counted, id_ranges
 from smtpq.queue.durations import format_duration, parse_duration
 from smtpq.queue.manage import Outcome, Queue, Selection, utc_now
-from smtpq.queue.states import HOLDABLE, REROUTABLE, REVIVABLE, RETRYABLE, MessageStatus
+from smtpq.queue.states import HOLDABLE, REROUTABLE, RETRYABLE, REVIVABLE, MessageStatus
 from smtpq.sender.errors import UsageError
 
 

@@ -36,8 +36,8 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import URL, Connection, make_url
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError
 
-from smtpq.sender.errors import ConfigError
 from smtpq.queue.sqlite_db import BUSY_TIMEOUT_S, apply_pragmas, prepare_database_file
+from smtpq.sender.errors import ConfigError
 
 #: Execution option for read-only work (listing, showing, streaming content).
 READ_ONLY = {"smtpq_read_only": True}

@@ -25,7 +25,10 @@ from __future__ import annotations
 
 from smtpq.queue import libpq
 from smtpq.queue.enqueue_sqlite import (
-    CHUNK_COLUMNS, MESSAGE_COLUMNS, RECIPIENT_COLUMNS, utc_now_text,
+    CHUNK_COLUMNS,
+    MESSAGE_COLUMNS,
+    RECIPIENT_COLUMNS,
+    utc_now_text,
 )
 from smtpq.queue.rows import iter_chunks, message_row, recipient_rows
 from smtpq.queue.schema_version import HEAD

@@ -33,8 +33,8 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import random
 import os
+import random
 import socket
 import threading
 import time

@@ -29,8 +29,18 @@ import threading
 from collections.abc import Collection
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import BigInteger, Connection, Engine, and_, column, literal_column, select, table
-from sqlalchemy import text, update
+from sqlalchemy import (
+    BigInteger,
+    Connection,
+    Engine,
+    and_,
+    column,
+    literal_column,
+    select,
+    table,
+    text,
+    update,
+)
 from sqlalchemy.sql.elements import ColumnElement
 
 from smtpq.queue.models import messages

@@ -24,7 +24,6 @@ from smtpq.sender.errors import SmtpqError
 from smtpq.sender.message.headers import read_header_block
 from smtpq.sender.message.recipients import header_recipients, resent_block
 
-
 #: Bytes of the first line read to learn the mail's line ending.
 _LINE = 1000
 

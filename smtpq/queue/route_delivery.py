@@ -29,12 +29,19 @@ from smtpq.queue.verdict import judge
 from smtpq.sender.config.settings import Account
 from smtpq.sender.delivery.courier import Courier, OutgoingMail
 from smtpq.sender.delivery.outcome import (
-    Attempt, DeliveryOutcome, FailureKind, Stage, from_error,
+    Attempt,
+    DeliveryOutcome,
+    FailureKind,
+    Stage,
+    from_error,
 )
 from smtpq.sender.delivery.report import write_log
 from smtpq.sender.errors import SmtpqError
 from smtpq.sender.protocol.failures import (
-    NetworkError, ProtocolError, ServerRejection, StageTimeout,
+    NetworkError,
+    ProtocolError,
+    ServerRejection,
+    StageTimeout,
 )
 from smtpq.sender.sysexits import ExitCode
 

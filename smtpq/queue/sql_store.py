@@ -30,7 +30,15 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any, BinaryIO
 
 from sqlalchemy import (
-    Connection, Engine, bindparam, delete, func, inspect, select, text, update,
+    Connection,
+    Engine,
+    bindparam,
+    delete,
+    func,
+    inspect,
+    select,
+    text,
+    update,
 )
 from sqlalchemy.engine import URL
 from sqlalchemy.exc import DBAPIError
@@ -590,7 +598,6 @@ if TYPE_CHECKING:
     from sqlalchemy import Select
 
     from smtpq.queue.pg_liveness import ClaimSession
-
     from smtpq.queue.store import QueueStore
 
     # mypy proves here that SqlStore implements the whole QueueStore protocol.

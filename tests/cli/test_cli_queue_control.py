@@ -17,8 +17,8 @@ from __future__ import annotations
 import json
 import subprocess
 
-from tests.support.aiosmtpd_server import RecordingHandler
 from tests.cli.cli_support import QueueBuilder, queue, smtpq  # noqa: F401 - the queue fixture
+from tests.support.aiosmtpd_server import RecordingHandler
 from tests.support.queue_home import (  # noqa: F401 - fixtures
     SENDMAIL,
     SMTPQ,

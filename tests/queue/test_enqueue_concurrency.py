@@ -16,8 +16,6 @@ import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 
-import pytest
-
 from tests.support.queue_home import (  # noqa: F401 - fixtures
     SENDMAIL,
     QueueHome,

@@ -8,12 +8,10 @@ To the outside it is still one flush: one lock, one report.
 from __future__ import annotations
 
 import collections
-import time
 
 import pytest
 
 from smtpq.queue.group_commit import UNRECORDED_AT_MOST
-
 from tests.support.queue_home import (  # noqa: F401 - fixtures
     QueueHome,
     SlowHandler,

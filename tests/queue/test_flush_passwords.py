@@ -15,7 +15,11 @@ from __future__ import annotations
 from pathlib import Path
 
 from tests.support.queue_home import (  # noqa: F401 - fixtures
-    QueueHome, closed_port, queue_home, sample_mail, server_at,
+    QueueHome,
+    closed_port,
+    queue_home,
+    sample_mail,
+    server_at,
 )
 
 PASSWORD = "s3cret-pw"

@@ -21,7 +21,10 @@ from datetime import UTC, datetime, timedelta
 from tests.dropin.test_offline import _on_a_terminal
 from tests.support.aiosmtpd_server import RecordingHandler
 from tests.support.queue_home import (  # noqa: F401 - fixtures
-    QueueHome, queue_home, server_at, wait_until,
+    QueueHome,
+    queue_home,
+    server_at,
+    wait_until,
 )
 
 MAIL = b"From: me@example.org\nTo: you@example.net\nSubject: report\n\nhello\n"

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import email
 import email.policy
-import os
 import sqlite3
 import time
 from collections.abc import Iterator

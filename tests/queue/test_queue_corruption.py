@@ -22,9 +22,12 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.queue_home import QueueHome, closed_port
+from tests.support.queue_home import (
+    QueueHome,
+    closed_port,
+    server_at,  # noqa: F401
+)
 from tests.support.queue_home import queue_home as a_queue_home  # noqa: F401
-from tests.support.queue_home import server_at  # noqa: F401
 
 #: Content of message 3: large enough for overflow pages, each easy to find in the file.
 DOOMED = b"DOOMED-CONTENT-" * 2000

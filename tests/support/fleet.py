@@ -82,14 +82,14 @@ def load_queue(url: str, count: int, options: Sequence[str] = (), *,
                        recipients=("you@example.net",), options=tuple(options),
                        msgid=f"<{n}@fleet.test>", subject=f"fleet {n}") for n in range(count)]
     bodies = [fleet_mail(n) for n in range(count)]
-    rows = [{**message_row(new, now), "size": len(body)} for new, body in zip(news, bodies)]
+    rows = [{**message_row(new, now), "size": len(body)} for new, body in zip(news, bodies, strict=True)]
     with open_store(url) as store, store._engine.begin() as c:  # noqa: SLF001 - test loader
         ids = list(c.execute(insert(messages).returning(messages.c.id, sort_by_parameter_order=True),
                              rows).scalars())
-        c.execute(insert(recipients), [r for i, new in zip(ids, news)
+        c.execute(insert(recipients), [r for i, new in zip(ids, news, strict=True)
                                        for r in recipient_rows(i, new, now)])
         c.execute(insert(message_chunks), [{"message_id": i, "seq": 0, "data": body}
-                                           for i, body in zip(ids, bodies)])
+                                           for i, body in zip(ids, bodies, strict=True)])
     return ids
 
 

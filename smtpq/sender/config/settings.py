@@ -19,7 +19,9 @@ class Protocol:
 
 
 class HeaderPolicy:
-    """``set_from_header`` / ``set_date_header`` / ``set_msgid_header`` values (constants, not an ``enum``: see smtpq.sender.sysexits)."""
+    """``set_from_header`` / ``set_date_header`` / ``set_msgid_header`` values.
+
+    Constants, not an ``enum``: see smtpq.sender.sysexits."""
 
     AUTO = "auto"
     ON = "on"

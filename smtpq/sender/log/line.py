@@ -22,7 +22,6 @@ from smtpq.sender.sysexits import ExitCode, exit_name
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (import cost)
 if TYPE_CHECKING:
     from collections.abc import Sequence
-
     from typing import Any
 
     from smtpq.sender.config.settings import Account

@@ -15,7 +15,6 @@ Every function raises ``ValueError`` where msmtp prints
 
 from __future__ import annotations
 
-
 from smtpq.sender.config import values
 from smtpq.sender.config.settings import AUTH_CHOOSE, HeaderPolicy, Protocol
 

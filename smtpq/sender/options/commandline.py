@@ -13,7 +13,9 @@ from smtpq.sender.record import Record
 
 
 class Mode:
-    """What the program does, after msmtp's precedence (see ``CommandLine.mode``) (constants, not an ``enum``: see smtpq.sender.sysexits)."""
+    """What the program does, after msmtp's precedence (see ``CommandLine.mode``).
+
+    Constants, not an ``enum``: see smtpq.sender.sysexits."""
 
     SENDMAIL = "sendmail"  # smtpq default: read the mail and enqueue it
     SEND_NOW = "send-now"  # --send-now: deliver synchronously like msmtp

@@ -4,7 +4,8 @@
 ``auth gssapi`` fails before any AUTH with msmtp 1.8.23's text for a method
 its build lacks (``support for authentication method GSSAPI is not compiled
 in``, EX_UNAVAILABLE; checked before what the server offers) followed by how
-to get it (the extra and the Debian package ``libkrb5-dev`` needed to build it), and ``--version`` leaves ``gssapi`` out of the supported
+to get it (the extra and the Debian package ``libkrb5-dev`` needed to build it), and ``--version``
+leaves ``gssapi`` out of the supported
 methods.  Each test runs the real entry point in a process where ``import
 gssapi`` fails (``sys.modules['gssapi'] = None``), as it does without the extra.
 """

@@ -19,7 +19,6 @@ from smtpq.sender.errors import DeliveryError
 from smtpq.sender.sysexits import ExitCode
 
 
-
 def _missing(what: str) -> None:
     if os.environ.get("CI") == "true":
         raise RuntimeError(f"{what} is missing, but CI must run the Kerberos tests")

@@ -25,9 +25,9 @@ from smtpq.sender.config.choose import resolve_account
 from smtpq.sender.config.evaluate import password_from_command
 from smtpq.sender.config.files import load_config
 from smtpq.sender.config.settings import Account
-from smtpq.sender.options.arguments import protocol
 from smtpq.sender.config.show import pretend_lines
 from smtpq.sender.errors import SmtpqError
+from smtpq.sender.options.arguments import protocol
 
 SYSTEM = "/etc/msmtprc"
 BASE_ENV = {"USER": "tester", "LOGNAME": "tester", "HOSTNAME": "testhost",

@@ -152,7 +152,7 @@ def test_unknown_commands(command: str) -> None:
     text = f"account a\n{command} x\n"
     evals = {"x": f"{command} x"}
     with pytest.raises(ConfigError, match=f"^FILE: line 2: unknown command {command}$"):
-        parse(f"account a\neval x\n" if command == "eval" else text, evals=evals)
+        parse("account a\neval x\n" if command == "eval" else text, evals=evals)
 
 
 def test_control_characters_in_messages_become_question_marks() -> None:

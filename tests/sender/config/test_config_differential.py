@@ -15,7 +15,11 @@ from pathlib import Path
 import pytest
 
 from tests.sender.config.differential import (
-    Case, case, copy_of_etc, run_msmtp, run_smtpq,
+    Case,
+    case,
+    copy_of_etc,
+    run_msmtp,
+    run_smtpq,
 )
 from tests.support.programs import msmtp_binary
 

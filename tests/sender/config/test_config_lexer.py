@@ -5,7 +5,11 @@ from __future__ import annotations
 import pytest
 
 from smtpq.sender.config.lexer import (
-    LineTooLong, first_output_line, read_lines, split_line, trim_string,
+    LineTooLong,
+    first_output_line,
+    read_lines,
+    split_line,
+    trim_string,
 )
 
 

@@ -5,7 +5,10 @@ from __future__ import annotations
 import pytest
 
 from smtpq.sender.config.matching import (
-    find_by_envelope_from, fnmatch, from_matches, locale_is_utf8,
+    find_by_envelope_from,
+    fnmatch,
+    from_matches,
+    locale_is_utf8,
 )
 from smtpq.sender.config.settings import Account
 

@@ -8,7 +8,12 @@ from pathlib import Path
 import pytest
 
 from smtpq.sender.config.substitute import (
-    auto_from_address, canonical_name, expand_domain, expand_from, host_name, user_name,
+    auto_from_address,
+    canonical_name,
+    expand_domain,
+    expand_from,
+    host_name,
+    user_name,
 )
 from smtpq.sender.errors import ConfigError
 
