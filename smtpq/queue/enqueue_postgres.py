@@ -30,7 +30,7 @@ from smtpq.queue.enqueue_sqlite import (
     RECIPIENT_COLUMNS,
     utc_now_text,
 )
-from smtpq.queue.rows import iter_chunks, message_row, recipient_rows
+from smtpq.queue.rows import insert_chunks, message_row, recipient_rows
 from smtpq.queue.schema_version import HEAD
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (import cost)
@@ -155,13 +155,7 @@ def _insert(connection: libpq.Connection, message: NewMessage, content: Content,
         some = recipients[start:start + RECIPIENTS_PER_INSERT]
         connection.execute(_insert_sql("recipients", RECIPIENT_COLUMNS, len(some)),
                            [r[c] for r in some for c in RECIPIENT_COLUMNS])
-    size = seq = 0
-    # Not enumerate(), and ``del``: a chunk must be gone before the next one is built.
-    for chunk in iter_chunks(content):  # noqa: SIM113
-        connection.execute(_INSERT_CHUNK, (message_id, seq, chunk))
-        size += len(chunk)
-        seq += 1
-        del chunk
+    size = insert_chunks(connection.execute, _INSERT_CHUNK, int(message_id), content)
     connection.execute("UPDATE messages SET size = $1 WHERE id = $2", (size, message_id))
     return int(message_id)
 

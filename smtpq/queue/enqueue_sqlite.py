@@ -17,7 +17,7 @@ from __future__ import annotations
 import time
 
 from smtpq.queue.queue_marker import check_high_water, record_high
-from smtpq.queue.rows import iter_chunks, message_row, recipient_rows
+from smtpq.queue.rows import insert_chunks, message_row, recipient_rows
 from smtpq.queue.schema_version import HEAD
 from smtpq.queue.sqlite_db import connect, prepare_database_file, sqlite3, to_timestamp
 
@@ -133,14 +133,7 @@ def _insert(connection: sqlite3.Connection, message: NewMessage, content: Conten
     connection.executemany(
         _INSERT_RECIPIENT, [[r[column] for column in RECIPIENT_COLUMNS] for r in recipients]
     )
-    size = seq = 0
-    # Not enumerate(), and ``del``: a chunk must be gone before the next one is built
-    # (enumerate's reused result tuple holds it), or two are alive at once.
-    for chunk in iter_chunks(content):  # noqa: SIM113
-        connection.execute(_INSERT_CHUNK, (message_id, seq, chunk))
-        size += len(chunk)
-        seq += 1
-        del chunk
+    size = insert_chunks(connection.execute, _INSERT_CHUNK, message_id, content)
     connection.execute("UPDATE messages SET size = ? WHERE id = ?", (size, message_id))
     return message_id
 

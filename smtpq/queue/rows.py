@@ -10,7 +10,7 @@ from __future__ import annotations
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (import cost)
 if TYPE_CHECKING:
-    from collections.abc import Iterable, Iterator
+    from collections.abc import Callable, Iterable, Iterator
     from datetime import datetime
     from typing import Any
 
@@ -75,6 +75,21 @@ def recipient_rows(message_id: int, message: NewMessage,
         }
         for position, address in enumerate(message.recipients)
     ]
+
+
+def insert_chunks(execute: Callable[[str, tuple[int, int, bytes]], object], insert_sql: str,
+                  message_id: int, content: Content) -> int:
+    """Insert *content* as ``message_chunks`` rows of *message_id*, one chunk alive at a
+    time (flat memory in mail size), through *execute* (a DB-API ``execute``); its size."""
+    size = seq = 0
+    # Not enumerate(), and ``del``: a chunk must be gone before the next one is built
+    # (enumerate's reused result tuple holds it), or two are alive at once.
+    for chunk in iter_chunks(content):  # noqa: SIM113
+        execute(insert_sql, (message_id, seq, chunk))
+        size += len(chunk)
+        seq += 1
+        del chunk
+    return size
 
 
 def _displayable(text: str | None) -> str | None:

@@ -9,7 +9,6 @@ of flushers, and mail queued during a flush is not left for the next cron run.
 
 from __future__ import annotations
 
-import collections
 import threading
 import time
 
@@ -17,8 +16,10 @@ from tests.support.queue_home import (  # noqa: F401 - fixtures
     QueueHome,
     SlowHandler,
     header_value,
+    numbered_mail,
     queue_home,
     server_at,
+    subjects_received,
     wait_until,
 )
 
@@ -28,12 +29,10 @@ MAX_FLUSHERS = 5
 
 
 def mail(number: int) -> bytes:
-    return (f"From: me@example.org\nTo: you@example.net\nSubject: trigger {number}\n\n"
-            f"mail {number}\n").encode()
+    return numbered_mail("trigger", number)
 
 
-def subjects(server) -> collections.Counter[str]:  # type: ignore[no-untyped-def]
-    return collections.Counter(header_value(m.data, "Subject") for m in server.messages)
+subjects = subjects_received
 
 
 def all_sent(home: QueueHome) -> bool:

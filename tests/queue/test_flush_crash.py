@@ -19,8 +19,10 @@ from tests.support.queue_home import (  # noqa: F401 - fixtures
     QueueHome,
     SlowHandler,
     header_value,
+    numbered_mail,
     queue_home,
     server_at,
+    subjects_received,
     wait_until,
 )
 
@@ -29,8 +31,7 @@ IN_FLIGHT = 5  # the server holds the 5th mail's end-of-data reply
 
 
 def mail(number: int) -> bytes:
-    return (f"From: me@example.org\nTo: you@example.net\nSubject: crash {number}\n\n"
-            f"mail {number}\n").encode()
+    return numbered_mail("crash", number)
 
 
 def test_a_flusher_killed_mid_transaction_leaves_every_mail_sent_or_queued(

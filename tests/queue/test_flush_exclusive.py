@@ -19,15 +19,16 @@ from tests.support.queue_home import (  # noqa: F401 - fixtures
     QueueHome,
     SlowHandler,
     header_value,
+    numbered_mail,
     queue_home,
     server_at,
+    subjects_received,
     wait_until,
 )
 
 
 def mail(number: int) -> bytes:
-    return (f"From: me@example.org\nTo: you@example.net\nSubject: exclusive {number}\n\n"
-            f"mail {number}\n").encode()
+    return numbered_mail("exclusive", number)
 
 
 def test_a_second_flush_says_which_flusher_runs_and_exits_0_at_once(

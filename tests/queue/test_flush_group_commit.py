@@ -18,8 +18,10 @@ from tests.support.queue_home import (  # noqa: F401 - fixtures
     QueueHome,
     SlowHandler,
     header_value,
+    numbered_mail,
     queue_home,
     server_at,
+    subjects_received,
     wait_until,
 )
 
@@ -28,8 +30,7 @@ KILL_AT = 40  # the server kills the flusher as this mail's data arrives
 
 
 def mail(number: int) -> bytes:
-    return (f"From: me@example.org\nTo: you@example.net\nSubject: group {number}\n\n"
-            f"mail {number}\n").encode()
+    return numbered_mail("group", number)
 
 
 class KillingHandler(SlowHandler):

@@ -25,8 +25,10 @@ from tests.support.queue_home import (  # noqa: F401 - fixtures
     QueueHome,
     SlowHandler,
     header_value,
+    numbered_mail,
     queue_home,
     server_at,
+    subjects_received,
     wait_until,
 )
 
@@ -36,8 +38,7 @@ INTERRUPTED = re.compile(r"^smtpq: interrupted: (\d+) message\(s\) given back to
 
 
 def mail(number: int) -> bytes:
-    return (f"From: me@example.org\nTo: you@example.net\nSubject: stop {number}\n\n"
-            f"mail {number}\n").encode()
+    return numbered_mail("stop", number)
 
 
 class QuitCounter(SlowHandler):
@@ -52,8 +53,7 @@ class QuitCounter(SlowHandler):
         return "221 Bye"
 
 
-def received(server) -> collections.Counter[str]:  # type: ignore[no-untyped-def]
-    return collections.Counter(header_value(m.data, "Subject") for m in server.messages)
+received = subjects_received
 
 
 def stopped(process: subprocess.Popen[bytes]) -> tuple[int, str]:

@@ -13,7 +13,6 @@ continued, the flusher finishes as if nothing happened.
 
 from __future__ import annotations
 
-import collections
 import json
 import os
 import random
@@ -27,8 +26,10 @@ from tests.support.queue_home import (  # noqa: F401 - fixtures
     QueueHome,
     SlowHandler,
     header_value,
+    numbered_mail,
     queue_home,
     server_at,
+    subjects_received,
     wait_until,
 )
 
@@ -37,12 +38,10 @@ KILLS = 6
 
 
 def mail(number: int) -> bytes:
-    return (f"From: me@example.org\nTo: you@example.net\nSubject: kill {number}\n\n"
-            f"mail {number}\n").encode()
+    return numbered_mail("kill", number)
 
 
-def received(server) -> collections.Counter[str]:  # type: ignore[no-untyped-def]
-    return collections.Counter(header_value(m.data, "Subject") for m in server.messages)
+received = subjects_received
 
 
 @pytest.mark.parametrize("workers", [1, 2], ids=["one-connection", "parallel_connections-2"])

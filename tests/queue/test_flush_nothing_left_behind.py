@@ -23,8 +23,10 @@ import pytest
 from tests.support.queue_home import (  # noqa: F401 - fixtures
     QueueHome,
     header_value,
+    numbered_mail,
     queue_home,
     server_at,
+    subjects_received,
     wait_until,
 )
 
@@ -34,8 +36,7 @@ MAILS = {"sqlite": 200, "postgresql": 30}
 
 
 def mail(number: int) -> bytes:
-    return (f"From: me@example.org\nTo: you@example.net\nSubject: behind {number}\n\n"
-            f"mail {number}\n").encode()
+    return numbered_mail("behind", number)
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

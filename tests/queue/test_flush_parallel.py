@@ -16,8 +16,10 @@ from tests.support.queue_home import (  # noqa: F401 - fixtures
     QueueHome,
     SlowHandler,
     header_value,
+    numbered_mail,
     queue_home,
     server_at,
+    subjects_received,
     wait_until,
 )
 
@@ -25,8 +27,7 @@ COUNT = 40
 
 
 def mail(number: int) -> bytes:
-    return (f"From: me@example.org\nTo: you@example.net\nSubject: parallel {number}\n\n"
-            f"mail {number}\n").encode()
+    return numbered_mail("parallel", number)
 
 
 class PeerRecorder(SlowHandler):

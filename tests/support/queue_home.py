@@ -35,6 +35,7 @@ queue_home, server_at  # noqa: F401``.
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import email.utils
 import os
@@ -84,6 +85,17 @@ def header_value(mail: bytes, name: str) -> str | None:
         elif line.lower().startswith(prefix):
             value = line[len(prefix):]
     return None if value is None else value.strip().decode()
+
+
+def numbered_mail(label: str, number: int) -> bytes:
+    """A small mail to you@example.net whose Subject is ``LABEL NUMBER`` (told apart by it)."""
+    return (f"From: me@example.org\nTo: you@example.net\nSubject: {label} {number}\n\n"
+            f"mail {number}\n").encode()
+
+
+def subjects_received(server: Any) -> collections.Counter[str | None]:
+    """How many times *server* received each Subject (duplicates show as counts > 1)."""
+    return collections.Counter(header_value(m.data, "Subject") for m in server.messages)
 
 
 def header_time(mail: bytes) -> float:
