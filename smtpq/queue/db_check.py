@@ -198,7 +198,8 @@ def _message_findings(message_id: int, status: str, size: int, chunks: int | Non
     if status not in _MESSAGE_STATUSES:
         yield Finding(message_id, f"unknown status {status!r}")
     if not chunks:
-        if size:
+        # A sent mail's content is dropped when it is sent (keep_sent_content = false).
+        if size and status != MessageStatus.SENT:
             yield Finding(message_id, f"content missing: no chunk of its {size} bytes")
     elif lowest != 0 or highest != chunks - 1:
         yield Finding(message_id, f"content incomplete: {chunks} chunks, numbered "

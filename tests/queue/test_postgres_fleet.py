@@ -28,6 +28,7 @@ from pathlib import Path
 
 from sqlalchemy import func, select
 
+from smtpq.queue import holders
 from smtpq.queue.group_commit import UNRECORDED_AT_MOST
 from smtpq.queue.models import messages
 from smtpq.queue.settings import QueueSettings
@@ -51,11 +52,11 @@ def _status_counts(url: str) -> dict[str, int]:
 
 
 def _held_by(url: str, pid: int) -> list[int]:
-    """The ids claimed (``sending``) by worker process *pid*."""
-    holder = f"{socket.gethostname()}:{pid}"
+    """The ids claimed (``sending``) by worker process *pid* (``holders``: host:pid:start)."""
+    names = [f"{socket.gethostname()}:{pid}", holders.worker_id(pid)]
     with open_store(url, migrate=False) as store, store._engine.connect() as c:  # noqa: SLF001
         return list(c.execute(select(M.id).where(
-            M.status == MessageStatus.SENDING, M.claimed_by == holder)).scalars())
+            M.status == MessageStatus.SENDING, M.claimed_by.in_(names))).scalars())
 
 
 def _unsent(url: str, ids: list[int]) -> int:

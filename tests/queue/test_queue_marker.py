@@ -108,7 +108,7 @@ def test_a_queue_from_before_the_marker_gets_one_on_its_next_enqueue(queue_home)
     assert read_high(str(queue_home.database)) == 4
 
 
-def test_a_symlink_planted_as_the_marker_is_not_followed(queue_home, tmp_path) -> None:
+def test_a_symlink_planted_as_the_marker_is_refused_and_not_followed(queue_home, tmp_path) -> None:
     queue_home.sendmail(MAIL)
     target = tmp_path / "elsewhere"
     target.write_bytes(b"untouched")
@@ -116,10 +116,14 @@ def test_a_symlink_planted_as_the_marker_is_not_followed(queue_home, tmp_path) -
     os.unlink(marker)
     os.symlink(target, marker)
 
-    queue_home.sendmail(MAIL)  # the mail is stored; the marker is not written through the link
+    # The marker is a queue file like the WAL and the lock (private_files): owned, or refused.
+    refused = queue_home.sendmail(MAIL, ok=False)
 
+    assert refused.returncode == 73
+    assert f"{marker}: a symbolic link" in refused.stderr.decode()
     assert target.read_bytes() == b"untouched"
-    assert len(queue_home.messages()) == 2
+    os.unlink(marker)
+    assert len(queue_home.messages()) == 1
 
 
 def test_db_recover_accepts_an_emptied_queue_and_never_reuses_its_ids(queue_home) -> None:
