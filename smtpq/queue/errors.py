@@ -105,7 +105,7 @@ def os_error(error: OSError, where: str, *, reading: bool = False) -> StoreError
 
     full = error.errno in (errno.ENOSPC, errno.EDQUOT, errno.EIO)
     reason = error.strerror or str(error)
-    if reading:
+    if reading and error.errno in (errno.EACCES, errno.EPERM):  # not ours to look at
         inner = f"{error.filename}: " if error.filename and error.filename != where else ""
         return StoreError(f"cannot read the queue database {where}: {inner}{reason}",
                           exit_code=ExitCode.EX_IOERR if full else ExitCode.EX_NOPERM)
