@@ -21,6 +21,7 @@ from sqlalchemy.engine import make_url
 
 from smtpq.queue.store import QueueStore
 from tests.support.postgres import PostgresCluster, cluster_or_skip
+from tests.support.queue_home import QueueHome
 
 ENGINES = ["sqlite", "postgresql"]
 
@@ -81,3 +82,13 @@ def other_store(db_url: str, store: QueueStore) -> Iterator[QueueStore]:
 
     with open_store(db_url, migrate=False) as opened:
         yield opened
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def any_home(request: pytest.FixtureRequest, queue_home: QueueHome) -> QueueHome:
+    """A QueueHome on each engine (PostgreSQL: the session's throw-away server)."""
+    if request.param == "postgresql":
+        url = request.getfixturevalue("postgres_url")
+        queue_home.url = url
+        queue_home.env["SMTPQ_DATABASE"] = url
+    return queue_home

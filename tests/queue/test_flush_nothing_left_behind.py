@@ -18,8 +18,6 @@ import collections
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
-import pytest
-
 from tests.support.queue_home import (  # noqa: F401 - fixtures
     QueueHome,
     header_value,
@@ -37,16 +35,6 @@ MAILS = {"sqlite": 200, "postgresql": 30}
 
 def mail(number: int) -> bytes:
     return numbered_mail("behind", number)
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def any_home(request: pytest.FixtureRequest, queue_home: QueueHome) -> QueueHome:
-    """A QueueHome on each engine (PostgreSQL: the session's throw-away server)."""
-    if request.param == "postgresql":
-        url = request.getfixturevalue("postgres_url")
-        queue_home.url = url
-        queue_home.env["SMTPQ_DATABASE"] = url
-    return queue_home
 
 
 def test_no_mail_is_left_queued_with_no_flusher_coming(any_home: QueueHome, server_at) -> None:

@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import collections
 
-import pytest
-
 from smtpq.queue.group_commit import UNRECORDED_AT_MOST
 from tests.support.queue_home import (  # noqa: F401 - fixtures
     QueueHome,
@@ -40,16 +38,6 @@ class PeerRecorder(SlowHandler):
     async def handle_DATA(self, server, session, envelope):  # noqa: N802
         self.peers.append(session.peer)
         return await super().handle_DATA(server, session, envelope)
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def any_home(request: pytest.FixtureRequest, queue_home: QueueHome) -> QueueHome:
-    """A QueueHome on each engine (PostgreSQL: the session's throw-away server)."""
-    if request.param == "postgresql":
-        url = request.getfixturevalue("postgres_url")
-        queue_home.url = url
-        queue_home.env["SMTPQ_DATABASE"] = url
-    return queue_home
 
 
 def test_n_connections_to_one_server_deliver_every_mail_exactly_once(
