@@ -44,7 +44,7 @@ from typing import TYPE_CHECKING, Any
 
 from smtpq.queue import holders, stopping
 from smtpq.queue.flush_events import FlushEvent, exit_status, from_expired, from_verdict
-from smtpq.queue.flushlock import adopt_lock, lock_holder, lock_path, release, try_lock
+from smtpq.queue.flushlock import adopt_lock, lock_path, release, stamped_holder, try_lock
 from smtpq.queue.policy import Outcome, decide
 from smtpq.queue.records import ClaimedMessage, Transition
 from smtpq.queue.settings import QueueSettings
@@ -107,7 +107,7 @@ class FlushReport:
     @property
     def exit_code(self) -> int:
         """The worst thing that happened to the mail of this flush (``exit_status``)."""
-        return exit_status(self.events, interrupted=bool(getattr(self, "interrupted", False)))
+        return exit_status(self.events, interrupted=self.interrupted)
 
 
 #: Called after each message with (message, its verdict, the report so far).
@@ -123,7 +123,7 @@ def run_flush(settings: QueueSettings, request: FlushRequest, *, env: Mapping[st
     fd = adopt_lock(request.lock_fd) if request.lock_fd is not None else try_lock(path)
     if fd is None:
         _refuse_foreign_holder(path)
-        return FlushReport(skipped=True, holder=lock_holder(path))
+        return FlushReport(skipped=True, holder=stamped_holder(path))
     report = FlushReport()
     try:
         with open_store(settings.database,
@@ -190,7 +190,7 @@ def _journaled(store: QueueStore, run_id: int, report: FlushReport) -> FlushRepo
     from smtpq.queue.health_records import FlushRunEnd
 
     offline = next((e.reason for e in report.events if e.kind == UNREACHABLE), None)
-    note = "interrupted" if getattr(report, "interrupted", False) else (
+    note = "interrupted" if report.interrupted else (
         f"offline: {offline}" if offline is not None else None)
     store.finish_flush_run(run_id, FlushRunEnd(
         _now(), report.exit_code, report.sent, report.deferred, report.failed,

@@ -8,7 +8,7 @@ starts one flusher, not 1,000.  An enqueue that finds it taken does nothing:
 the running flusher re-checks for new mail after it lets the lock go (see
 ``smtpq.queue.flush``), so no mail waits for the next cron tick.
 
-Whoever takes the lock writes ``HOST PID`` into the file (``lock_holder``
+Whoever takes the lock writes ``HOST PID`` into the file (``stamped_holder``
 reads it back), so a second ``smtpq flush`` can say which flusher is busy.
 """
 
@@ -85,7 +85,7 @@ def _stamp(fd: int) -> None:
         pass  # only informative: the flock is what excludes
 
 
-def lock_holder(path: str) -> str | None:
+def stamped_holder(path: str) -> str | None:
     """``host:pid`` of the flusher holding the lock at *path*, as it wrote it; None if unknown."""
     try:
         fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)  # never through a link

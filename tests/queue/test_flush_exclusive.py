@@ -102,6 +102,7 @@ def test_a_live_workers_claims_do_not_lapse_while_it_serves_another_route(
     # One batch holds mail for a slow route and a fast one; the slow route takes
     # longer than the lease.  A second worker (no lock between them) starting
     # after the lease must not find the fast route's mail up for grabs.
+    # About the lease itself (its renewal): a short one, so the test outlasts it.
     queue_home.configure(claim_lease="2s")
     slow = server_at(handler=SlowHandler(delay=0.6))
     fast = server_at()
