@@ -5,7 +5,7 @@ In every round, one call of each, in turn, with one 4 KiB mail and
 
 * ``smtpq-sendmail -t -i`` into the default SQLite queue;
 * ``smtpq-sendmail -t -i`` into a PostgreSQL queue (the libpq path,
-  ``smtpq.queue.enqueue_postgres``);
+  ``smtpq.queue.enqueue.postgres``);
 * the store path that was used before (``open_store(url).enqueue``: SQLAlchemy,
   psycopg, the Alembic version check), for comparison.
 
@@ -28,7 +28,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 STORE_ENQUEUE = r"""
 import sys
 from smtpq.queue.new_message import NewMessage
-from smtpq.queue.sql_store import open_store
+from smtpq.queue.store.sql.store import open_store
 message = NewMessage(account="default", envelope_from="sender@example.test",
                      recipients=("rcpt@example.test",), options=("-t", "-i"))
 with open_store(sys.argv[1]) as store:
@@ -47,7 +47,7 @@ def postgres(bench) -> None:  # type: ignore[no-untyped-def]
         return
     with PostgresCluster(settings=()) as cluster:
         url = cluster.new_database("bench_enqueue")
-        from smtpq.queue.sql_store import open_store
+        from smtpq.queue.store.sql.store import open_store
 
         open_store(url).close()  # the schema, once (a migration is not what is measured)
         version = cluster.execute("SHOW server_version")[0][0]
@@ -92,7 +92,7 @@ def _targets(bench, url: str) -> dict[str, tuple[list[str], dict[str, str]]]:  #
 
 
 def _check(url: str, expected: int) -> None:
-    from smtpq.queue.sql_store import open_store
+    from smtpq.queue.store.sql.store import open_store
 
     with open_store(url) as store:
         count = len(store.list_messages(limit=expected + 10))

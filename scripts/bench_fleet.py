@@ -73,8 +73,8 @@ class Sink:
 
 
 def sent_count(url: str) -> int:
-    from smtpq.queue.sql_store import open_store
     from smtpq.queue.states import MessageStatus
+    from smtpq.queue.store.sql.store import open_store
 
     with open_store(url) as store:
         done, after = 0, 0

@@ -39,7 +39,7 @@ import time
 
 from reliability_common import SMTPQ, World
 
-from smtpq.queue.group_commit import UNRECORDED_AT_MOST
+from smtpq.queue.flush.group_commit import UNRECORDED_AT_MOST
 
 #: How each flush is hit, equally often.
 BLOWS = ("SIGINT", "SIGTERM", "SIGKILL", "SIGSTOP")

@@ -42,7 +42,7 @@ def test_the_commands_are_smtpq_and_smtpq_sendmail(wheel) -> None:
 
 def test_smtpq_sendmail_launcher_imports_only_the_entry_point() -> None:
     """Not the console-script wrapper's ``import re`` (4 ms of every enqueue); the enqueue
-    path's own imports are checked in tests/queue/test_queue_enqueue_sqlite.py."""
+    path's own imports are checked in tests/queue/enqueue/test_queue_enqueue_sqlite.py."""
     tree = ast.parse((ROOT / "bin" / "smtpq-sendmail").read_text())
     imported = {alias.name for node in ast.walk(tree) if isinstance(node, ast.Import)
                 for alias in node.names}

@@ -13,7 +13,7 @@ import sys
 
 import click
 
-from smtpq.queue.manage import Queue, database_named
+from smtpq.queue.control.manage import Queue, database_named
 from smtpq.queue.settings import load_settings
 
 

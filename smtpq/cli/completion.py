@@ -69,7 +69,7 @@ def write_shipped(directory: str) -> None:
 
 def complete_ids(incomplete: str, statuses: Collection[MessageStatus]) -> list[str]:
     """Ids of messages in *statuses* starting with *incomplete*; [] on any problem."""
-    from smtpq.queue.manage import Queue
+    from smtpq.queue.control.manage import Queue
     from smtpq.queue.settings import load_settings
 
     try:

@@ -19,16 +19,16 @@ import click
 
 from smtpq import __version__
 from smtpq.cli import boundary
-from smtpq.cli.check import check
+from smtpq.cli.commands.check import check
+from smtpq.cli.commands.db import db
+from smtpq.cli.commands.db_vacuum import vacuum
+from smtpq.cli.commands.import_msmtpq import import_msmtpq
+from smtpq.cli.commands.listing import list_command
+from smtpq.cli.commands.manage import hold, purge, release, retry
+from smtpq.cli.commands.show import show
+from smtpq.cli.commands.status import status
 from smtpq.cli.completion import completion
-from smtpq.cli.db import db
-from smtpq.cli.db_vacuum import vacuum
 from smtpq.cli.group import SmtpqGroup
-from smtpq.cli.import_msmtpq import import_msmtpq
-from smtpq.cli.listing import list_command
-from smtpq.cli.manage import hold, purge, release, retry
-from smtpq.cli.show import show
-from smtpq.cli.status import status
 
 CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"]}
 
@@ -73,14 +73,14 @@ for _command in (list_command, show, purge, retry, hold, release, status, check,
 db.add_command(vacuum)
 
 # The flush command lives with the flush worker; added when that module exists.
-if importlib.util.find_spec("smtpq.cli.flush") is not None:
-    from smtpq.cli.flush import flush
+if importlib.util.find_spec("smtpq.cli.commands.flush") is not None:
+    from smtpq.cli.commands.flush import flush
 
     cli.add_command(flush)
 
-for _command in importlib.import_module("smtpq.cli.links").COMMANDS:  # link, unlink
+for _command in importlib.import_module("smtpq.cli.commands.links").COMMANDS:  # link, unlink
     cli.add_command(_command)
-for _command in importlib.import_module("smtpq.cli.units").COMMANDS:  # install-, uninstall-units
+for _command in importlib.import_module("smtpq.cli.commands.units").COMMANDS:  # install-, uninstall-units
     cli.add_command(_command)
 
 

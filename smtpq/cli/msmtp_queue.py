@@ -70,7 +70,7 @@ def _smtpq(args: list[str]) -> int:
 
 def _waiting() -> list[tuple[int, str, str, str]]:
     """(id, from, to, subject) of every mail not yet sent, oldest first."""
-    from smtpq.queue.manage import Queue
+    from smtpq.queue.control.manage import Queue
     from smtpq.queue.settings import load_settings
 
     with Queue(load_settings().database) as queue:
@@ -128,7 +128,7 @@ def _purge_all() -> int:
     if not _confirm("  remove (purge) all mail from the queue", default=False):
         click.echo("  nothing done ; queue is untouched")
         return 0
-    from smtpq.queue.manage import Queue, Selection
+    from smtpq.queue.control.manage import Queue, Selection
     from smtpq.queue.settings import load_settings
 
     with Queue(load_settings().database) as queue:

@@ -12,13 +12,13 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from smtpq.queue import holders
+from smtpq.queue.flush import holders
 from smtpq.queue.states import MessageStatus
 from smtpq.sender.sysexits import exit_name
 
 if TYPE_CHECKING:
-    from smtpq.queue.list_reads import QueueEntry
     from smtpq.queue.records import AttemptRecord, MessageDetail, RecipientState
+    from smtpq.queue.store.sql.listing import QueueEntry
 
 #: Status colours on a terminal (click.style names).
 STATUS_COLOURS = {

@@ -68,13 +68,17 @@ def sendmail(args: Sequence[str], prog: str) -> int:
         gc.enable()  # a flush runs long, a listing reads many rows: they need the collector
     env = os.environ
     if cmd.mode == Mode.QUEUE_LIST:
-        from smtpq.cli.listing import print_queue  # sendmail -bp: the queue, like mailq
+        from smtpq.cli.commands.listing import print_queue  # sendmail -bp: the queue, like mailq
 
         return print_queue(env)
-    if cmd.mode in (Mode.SENDMAIL, Mode.QUEUE_FLUSH):
-        from smtpq.queue.modes import run_queue_mode
+    if cmd.mode == Mode.QUEUE_FLUSH:
+        from smtpq.cli.flushing import flush_from_sendmail  # sendmail -q
 
-        return run_queue_mode(cmd, prog=prog, env=env, args=args)
+        return flush_from_sendmail(cmd, env=env)
+    if cmd.mode == Mode.SENDMAIL:
+        from smtpq.queue.enqueue.modes import enqueue_from_stdin
+
+        return enqueue_from_stdin(cmd, env=env, args=args, stdin=sys.stdin.buffer)
     from smtpq.sender.modes.dispatch import run_sender_mode
 
     return run_sender_mode(cmd, prog=prog, env=env)

@@ -5,7 +5,7 @@ connection, used as is), else ``config.attributes["url"]``, else the
 ``sqlalchemy.url`` option.  On SQLite the engine is smtpq's own
 (``BEGIN IMMEDIATE``, durable pragmas) with foreign keys off, and migrations
 run as one transaction (pysqlite supports transactional DDL once the driver
-is in autocommit mode, which ``smtpq.queue.engine`` arranges).
+is in autocommit mode, which ``smtpq.queue.store.sql.engine`` arranges).
 
 On PostgreSQL the migrations run in one transaction too (its DDL is
 transactional), which first takes a transaction-scoped advisory lock: flush
@@ -20,8 +20,8 @@ from alembic import context
 from sqlalchemy import text
 from sqlalchemy.engine import URL, Connection
 
-from smtpq.queue.engine import make_engine
-from smtpq.queue.models import metadata
+from smtpq.queue.store.sql.engine import make_engine
+from smtpq.queue.store.sql.models import metadata
 
 config = context.config
 
@@ -69,7 +69,7 @@ def run_migrations_online() -> None:
     if connection is not None:
         _run(connection)
         return
-    # Foreign keys off: see smtpq.queue.engine._on_connect.
+    # Foreign keys off: see smtpq.queue.store.sql.engine._on_connect.
     engine = make_engine(_url(), foreign_keys=False)
     try:
         with engine.connect() as connection:

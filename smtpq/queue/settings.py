@@ -72,7 +72,7 @@ class QueueSettings(FrozenRecord):
     #: at most 30 s; the end of data: twice this), whatever the account's ``timeout``
     #: (``smtpq.sender.protocol.deadlines``).
     stage_timeout: timedelta
-    #: ``Bounce.SENDER`` or ``Bounce.NONE`` (see ``smtpq.queue.notices``).
+    #: ``Bounce.SENDER`` or ``Bounce.NONE`` (see ``smtpq.queue.notices.sweep``).
     bounce: str
     #: A message still pending this long after it was queued gets one "delayed"
     #: notice; None (the default, as Postfix's ``delay_warning_time``): never.

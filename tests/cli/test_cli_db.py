@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from smtpq.queue.manage import printable_url
-from smtpq.queue.migrate import head_revision
+from smtpq.queue.control.manage import printable_url
+from smtpq.queue.store.sql.migrate import head_revision
 from tests.cli.cli_support import QueueBuilder, queue, smtpq  # noqa: F401 - the queue fixture
 
 

@@ -18,7 +18,7 @@ import subprocess
 
 import pytest
 
-from smtpq.queue import holders
+from smtpq.queue.flush import holders
 from tests.cli.cli_support import QueueBuilder, queue, smtpq  # noqa: F401 - the queue fixture
 
 ELSEWHERE = "elsewhere.example:4242:777"

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine, event
 
-from smtpq.cli.listing import print_queue
+from smtpq.cli.commands.listing import print_queue
 from tests.cli.cli_support import (  # noqa: F401 - the queue fixture
     SMTPQ,
     QueueBuilder,
@@ -99,7 +99,7 @@ class TestJson:
         assert smtpq("list", "--json").stdout == "[]\n"
 
     def test_one_message_per_line_even_across_pages(self, queue: QueueBuilder, monkeypatch):
-        monkeypatch.setattr("smtpq.queue.manage.PAGE", 2)
+        monkeypatch.setattr("smtpq.queue.control.manage.PAGE", 2)
         for n in range(5):
             queue.queued(f"r{n}@example.net", subject='tricky ", {"id": 1} subject')
         lines = smtpq("list", "--json").stdout.splitlines()
@@ -217,7 +217,7 @@ class TestScale:
         assert len(self.statements_for_listing()) == len(few)  # the table reads the same way
 
     def test_recipients_are_read_once_per_page(self, queue: QueueBuilder, monkeypatch):
-        monkeypatch.setattr("smtpq.queue.manage.PAGE", 10)
+        monkeypatch.setattr("smtpq.queue.control.manage.PAGE", 10)
         for _ in range(45):
             queue.queued("a@example.net", "b@example.net")
         statements = self.statements_for_listing("--json")

@@ -30,7 +30,7 @@ def statuses() -> dict[int, str]:
 @pytest.fixture
 def at_a_terminal(monkeypatch: pytest.MonkeyPatch) -> None:
     """As if a person typed at the terminal (CliRunner's stdin is not a tty)."""
-    monkeypatch.setattr("smtpq.cli.manage.stdin_is_tty", lambda: True)
+    monkeypatch.setattr("smtpq.cli.commands.manage.stdin_is_tty", lambda: True)
 
 
 class TestPurgeById:

@@ -8,7 +8,7 @@ import random
 import re
 from datetime import datetime, timedelta
 
-from smtpq.queue.rows import CHUNK_SIZE
+from smtpq.queue.store.rows import CHUNK_SIZE
 from tests.cli.cli_support import (  # noqa: F401 - the queue fixture
     SMTPQ,
     QueueBuilder,

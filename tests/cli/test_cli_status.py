@@ -209,7 +209,7 @@ def _ended_pid() -> int:
 
 class queue_store:  # noqa: N801 - used as a context manager, reads like a function
     def __init__(self, queue: QueueBuilder) -> None:
-        from smtpq.queue.sql_store import open_store
+        from smtpq.queue.store.sql.store import open_store
 
         self.store = open_store(queue.url)
 

@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy.engine import make_url
 
-from smtpq.queue.store import QueueStore
+from smtpq.queue.store.interface import QueueStore
 from tests.support.postgres import PostgresCluster, cluster_or_skip
 from tests.support.queue_home import QueueHome
 
@@ -51,7 +51,7 @@ def postgres_url(request: pytest.FixtureRequest) -> Iterator[str]:
 
 
 def _emptied(url: str) -> str:
-    from smtpq.queue.migrate import downgrade, upgrade
+    from smtpq.queue.store.sql.migrate import downgrade, upgrade
 
     # A clean schema per test: drop everything the migrations made, then redo it.
     upgrade(url)
@@ -69,7 +69,7 @@ def db_url(request: pytest.FixtureRequest, sqlite_url: str) -> str:
 
 @pytest.fixture
 def store(db_url: str) -> Iterator[QueueStore]:
-    from smtpq.queue.sql_store import open_store
+    from smtpq.queue.store.sql.store import open_store
 
     with open_store(db_url) as opened:
         yield opened
@@ -78,7 +78,7 @@ def store(db_url: str) -> Iterator[QueueStore]:
 @pytest.fixture
 def other_store(db_url: str, store: QueueStore) -> Iterator[QueueStore]:
     """A second store on the same database: another flusher, on another host."""
-    from smtpq.queue.sql_store import open_store
+    from smtpq.queue.store.sql.store import open_store
 
     with open_store(db_url, migrate=False) as opened:
         yield opened

@@ -5,8 +5,8 @@ Already specified elsewhere (not repeated here): certificate checks one by one
 in ``--send-now`` (``tests/sender/tls/test_tls_modes.py``), credential
 redaction in ``--pretend``/``--debug`` listings and passwordeval failures
 (``tests/sender/auth/test_auth_secrets.py``), no password in the stored
-options or the log (``tests/queue/test_enqueue_semantics.py``), a private
-queue under umask 000 (same file and ``tests/queue/test_queue_enqueue_sqlite.py``),
+options or the log (``tests/queue/enqueue/test_enqueue_semantics.py``), a private
+queue under umask 000 (same file and ``tests/queue/enqueue/test_queue_enqueue_sqlite.py``),
 msmtp's permission check on the configuration (``tests/sender/config/test_config_permissions.py``).
 
 Here: the same promises through the queue (``smtpq flush`` and the detached

@@ -1,7 +1,7 @@
 """A fleet of flush workers sharing one PostgreSQL queue (the SIGKILL test and ``scripts/bench-fleet``).
 
 * ``load_queue(url, count)`` fills a queue with *count* numbered
-  mails in a few bulk statements (the rows ``smtpq.queue.rows`` builds, as
+  mails in a few bulk statements (the rows ``smtpq.queue.store.rows`` builds, as
   every enqueue path does), each with its own ``Message-ID: <N@fleet.test>``;
 * ``CountingServer`` is an aiosmtpd server on 127.0.0.1 that counts what it
   accepted by Message-ID (a mail counts once its DATA is complete, exactly when
@@ -39,9 +39,9 @@ from tests.support.aiosmtpd_server import free_port
 #: The worker: flush until nothing is left to do, then exit 0.
 WORKER = r"""
 import os, time
-from smtpq.queue.flush import FlushRequest, run_flush
+from smtpq.queue.flush.worker import FlushRequest, run_flush
 from smtpq.queue.settings import load_settings
-from smtpq.queue.sql_store import open_store
+from smtpq.queue.store.sql.store import open_store
 from smtpq.queue.states import MessageStatus as S
 
 settings = load_settings(os.environ)
@@ -72,10 +72,10 @@ def load_queue(url: str, count: int, options: Sequence[str] = (), *,
     """Queue *count* mails numbered 0..count-1 in bulk; their ids in number order."""
     from sqlalchemy import insert
 
-    from smtpq.queue.models import message_chunks, messages, recipients
     from smtpq.queue.new_message import NewMessage
-    from smtpq.queue.rows import message_row, recipient_rows
-    from smtpq.queue.sql_store import open_store
+    from smtpq.queue.store.rows import message_row, recipient_rows
+    from smtpq.queue.store.sql.models import message_chunks, messages, recipients
+    from smtpq.queue.store.sql.store import open_store
 
     now = datetime.now(UTC)
     news = [NewMessage(account=account, envelope_from="me@example.org",
@@ -154,7 +154,7 @@ class Fleet:
         if go is not None:  # workers wait at a starting line until *go* exists
             self.env["SMTPQ_FLEET_GO"] = str(go)
         self.code = WORKER if batch is None else (
-            f"import smtpq.queue.flush as _f; _f.BATCH = {batch}\n" + WORKER)
+            f"import smtpq.queue.flush.worker as _f; _f.BATCH = {batch}\n" + WORKER)
         self.procs: list[subprocess.Popen[bytes] | None] = [None] * workers
         self.kills = 0
         self.starts = 0

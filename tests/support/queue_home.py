@@ -105,7 +105,7 @@ def header_time(mail: bytes) -> float:
     return email.utils.parsedate_to_datetime(value).timestamp()
 
 
-#: The statuses of a flush that ran (``smtpq.queue.flush_events.exit_status``).
+#: The statuses of a flush that ran (``smtpq.queue.flush.events.exit_status``).
 FLUSH_STATUSES = (0, 65, 69, 75)
 
 
@@ -201,7 +201,7 @@ class QueueHome:
     # -- the queue ---------------------------------------------------------------
     @contextlib.contextmanager
     def store(self) -> Iterator[Any]:
-        from smtpq.queue.sql_store import open_store
+        from smtpq.queue.store.sql.store import open_store
 
         with open_store(self.url) as store:
             yield store
@@ -228,7 +228,7 @@ class QueueHome:
         """Whether no flusher (nor a worker of one) holds this queue's per-host flush lock."""
         import fcntl
 
-        from smtpq.queue.flushlock import lock_path
+        from smtpq.queue.flush.lock import lock_path
 
         try:
             fd = os.open(lock_path(self.url, self.env), os.O_RDONLY)

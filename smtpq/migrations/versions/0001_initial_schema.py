@@ -4,7 +4,7 @@ Revision ID: 0001
 Revises:
 Create Date: 2026-11-25
 
-Frozen: spelled out here rather than imported from smtpq.queue.models, so
+Frozen: spelled out here rather than imported from smtpq.queue.store.sql.models, so
 that later model changes need (and get) their own revision.
 """
 

@@ -16,7 +16,7 @@ Create Date: 2026-12-06
 - ``flush_runs``: one row per flush (who, when, how it ended, counts), for
   ``smtpq status`` and ``smtpq check``.
 
-Frozen like 0001: spelled out here, not imported from ``smtpq.queue.models``.
+Frozen like 0001: spelled out here, not imported from ``smtpq.queue.store.sql.models``.
 """
 
 from __future__ import annotations

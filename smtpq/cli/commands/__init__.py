@@ -1,0 +1,1 @@
+"""The ``smtpq`` subcommands, one thin click module each."""

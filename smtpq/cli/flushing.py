@@ -1,0 +1,114 @@
+"""Flushing from a command line: ``smtpq flush``, ``sendmail -q``, and the background flusher.
+
+Whether on a terminal or not, a flush says what changed in this run and why:
+one line per mail that failed, expired or was deferred (the server's reply or
+the local reason), ``offline: …`` once when the server could not be reached;
+``--verbose`` adds a line per mail sent (like ``msmtp-queue -r``) and the
+counts.  On a terminal a progress line runs while mail goes out and the counts
+stay on screen after it is erased.  A fully successful run prints nothing off
+a terminal; ``--quiet`` (cron: it mails any output) keeps only the mail that
+failed or expired for good.  The exit status is the worst thing that happened
+(``flush_events.exit_status``): 0, 75, or the failure's own code.
+
+SIGINT/SIGTERM stop the flush cleanly (``smtpq.queue.flush.stopping``): it ends
+with ``FlushInterrupted``, exit 75 (EX_TEMPFAIL), saying how many messages
+went back to the queue.  A flush that finds another one running says which
+(on a terminal or with ``-v``) and succeeds: that flusher does the work.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Mapping
+from typing import TextIO
+
+from smtpq.cli.progress import TtyProgress
+from smtpq.queue.flush import stopping
+from smtpq.queue.flush.events import DEFERRED, FOR_GOOD, UNREACHABLE
+from smtpq.queue.flush.worker import FlushReport, FlushRequest, run_flush
+from smtpq.queue.settings import load_settings
+from smtpq.sender.errors import SmtpqError
+from smtpq.sender.options import CommandLine
+from smtpq.sender.sysexits import ExitCode
+
+
+class FlushInterrupted(SmtpqError):
+    """The flush was stopped by a signal; what it had not started is queued again."""
+
+    exit_code = ExitCode.EX_TEMPFAIL
+
+
+def flush(request: FlushRequest, *, env: Mapping[str, str], verbose: bool = False,
+          quiet: bool = False, out: TextIO | None = None) -> FlushReport:
+    """Run one flush and describe it on *out* (stderr by default) as asked; raises
+    ``FlushInterrupted`` when a stop signal ended it."""
+    from smtpq.queue.control.manage import require_database
+
+    out = out or sys.stderr
+    tty = _isatty(out)
+    settings = load_settings(env)
+    require_database(settings.database, env)  # a typo is not an empty queue
+    progress = TtyProgress(out) if tty and not quiet else None
+    with stopping.installed():
+        try:
+            report = run_flush(settings, request, env=env, progress=progress)
+        finally:
+            if progress is not None:
+                progress.close()
+        for line in summary_lines(report, verbose=verbose, quiet=quiet, tty=tty):
+            out.write(line + "\n")
+    if report.interrupted:
+        raise FlushInterrupted(interrupted_line(report))
+    return report
+
+
+def interrupted_line(report: FlushReport) -> str:
+    """The one line an interrupted flush ends with (the boundary prefixes the program)."""
+    return (f"interrupted: {report.given_back} message(s) given back to the queue, "
+            "due at once for the next flush")
+
+
+def _isatty(out: TextIO) -> bool:
+    try:
+        return out.isatty()
+    except (AttributeError, ValueError):
+        return False
+
+
+def summary_lines(report: FlushReport, *, verbose: bool, quiet: bool,
+                  tty: bool = True) -> list[str]:
+    """What to tell the user about *report*: a line per mail that failed, expired or was
+    deferred (and, *verbose*, sent), ``offline: …`` once, and on a terminal or *verbose*
+    the counts; *quiet* keeps only the mail that failed or expired for good."""
+    if report.skipped:
+        if quiet or not (verbose or tty):
+            return []
+        holder = f" ({report.holder})" if report.holder else ""
+        return [f"another flush is running{holder}; it delivers the queue"]
+    lines: list[str] = []
+    offline = False
+    for event in report.events:
+        if event.kind == UNREACHABLE:
+            if not (quiet or offline):
+                lines.append(_offline_line(report, event.reason))
+            offline = True
+        elif event.kind in FOR_GOOD or (not quiet and (event.kind == DEFERRED or verbose)):
+            lines.append(event.line())
+    final = report.failed + report.expired
+    if final:
+        lines.append(f"{final} message(s) failed for good (see: smtpq list --status failed,"
+                     " smtpq retry ID)")
+    if not quiet and (verbose or (tty and report.attempted > report.unreachable)):
+        lines.append(f"sent {report.sent}, deferred {report.deferred}, failed {report.failed}, "
+                     f"expired {report.expired}, still queued {report.unreachable}")
+    return lines
+
+
+def _offline_line(report: FlushReport, reason: str) -> str:
+    why = f": {reason}" if reason else ""
+    return f"offline: server not reachable, {report.unreachable} message(s) stay queued{why}"
+
+
+def flush_from_sendmail(cmd: CommandLine, *, env: Mapping[str, str]) -> int:
+    """``sendmail -q`` / ``-qARG``: flush what is due, like ``smtpq flush``."""
+    return flush(FlushRequest(), env=env).exit_code

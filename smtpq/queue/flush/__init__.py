@@ -1,0 +1,1 @@
+"""The flush worker: lock and hand-off, claims, routes, verdicts, retry policy, stopping."""

@@ -1,0 +1,1 @@
+"""Never silent: bounces, delay warnings and the notify hook the flusher sends."""

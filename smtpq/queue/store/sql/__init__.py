@@ -1,0 +1,1 @@
+"""The store behind SQLAlchemy (SQLite and PostgreSQL): queries, schema, migrations, maintenance."""
