@@ -1,5 +1,5 @@
 """``python -m smtpq``: the ``smtpq`` command (used to start detached flushers)."""
 
-from smtpq.cli.main import main
+from smtpq.cli.entry import smtpq_main
 
-main()
+smtpq_main()

@@ -32,12 +32,12 @@ def test_the_wheel_ships_the_alembic_migrations(wheel) -> None:
 
 def test_the_commands_are_smtpq_and_smtpq_sendmail(wheel) -> None:
     (entry_points,) = [n for n in wheel.namelist() if n.endswith(".dist-info/entry_points.txt")]
-    assert "smtpq = smtpq.cli.main:main" in wheel.read(entry_points).decode()
+    assert "smtpq = smtpq.cli.entry:smtpq_main" in wheel.read(entry_points).decode()
     (script,) = [n for n in wheel.namelist() if n.endswith(".data/scripts/smtpq-sendmail")]
     text = wheel.read(script).decode()
     # A plain script whose "#!python" pip rewrites to the environment's interpreter.
     assert text.startswith("#!python\n")
-    assert "from smtpq.cli.sendmail import main" in text
+    assert "from smtpq.cli.entry import sendmail_main as main" in text
 
 
 def test_smtpq_sendmail_launcher_imports_only_the_entry_point() -> None:
@@ -47,7 +47,7 @@ def test_smtpq_sendmail_launcher_imports_only_the_entry_point() -> None:
     imported = {alias.name for node in ast.walk(tree) if isinstance(node, ast.Import)
                 for alias in node.names}
     imported |= {node.module for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)}
-    assert imported == {"sys", "smtpq.cli.sendmail"}
+    assert imported == {"sys", "smtpq.cli.entry"}
 
 
 def test_runtime_dependencies_are_declared(wheel) -> None:

@@ -1,8 +1,7 @@
-"""``smtpq``: the management command group (click), and the multi-call entry point.
+"""``smtpq``: the management command group (click) and ``mailq``.
 
 Every command is a thin wrapper: parse options, call ``smtpq.queue``, print.
-When argv[0] is ``sendmail`` the program behaves as ``smtpq-sendmail``, and as
-``smtpq list`` when it is ``mailq`` (docs/interface.md), so one symlink target serves all.
+Which program argv[0] asks for is decided in ``smtpq.cli.entry``.
 
 Errors: the group is a ``smtpq.cli.group.SmtpqGroup``, so every failure of
 every command goes through ``smtpq.cli.boundary``.
@@ -10,24 +9,23 @@ every command goes through ``smtpq.cli.boundary``.
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 from collections.abc import Sequence
 from typing import NoReturn
 
 import click
 
 from smtpq import __version__
-from smtpq.cli import boundary
+from smtpq.cli.commands import links, units
 from smtpq.cli.commands.check import check
+from smtpq.cli.commands.completion import completion
 from smtpq.cli.commands.db import db
 from smtpq.cli.commands.db_vacuum import vacuum
+from smtpq.cli.commands.flush import flush
 from smtpq.cli.commands.import_msmtpq import import_msmtpq
 from smtpq.cli.commands.listing import list_command
 from smtpq.cli.commands.manage import hold, purge, release, retry
 from smtpq.cli.commands.show import show
 from smtpq.cli.commands.status import status
-from smtpq.cli.completion import completion
 from smtpq.cli.group import SmtpqGroup
 
 CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"]}
@@ -67,38 +65,13 @@ def send(args: tuple[str, ...]) -> None:
     sendmail_main(["smtpq send", *args])
 
 
-for _command in (list_command, show, purge, retry, hold, release, status, check, db, completion,
-                 import_msmtpq):
+for _command in (list_command, show, purge, retry, hold, release, flush, status, check, db,
+                 completion, import_msmtpq, *links.COMMANDS, *units.COMMANDS):
     cli.add_command(_command)
 db.add_command(vacuum)
-
-# The flush command lives with the flush worker; added when that module exists.
-if importlib.util.find_spec("smtpq.cli.commands.flush") is not None:
-    from smtpq.cli.commands.flush import flush
-
-    cli.add_command(flush)
-
-for _command in importlib.import_module("smtpq.cli.commands.links").COMMANDS:  # link, unlink
-    cli.add_command(_command)
-for _command in importlib.import_module("smtpq.cli.commands.units").COMMANDS:  # install-, uninstall-units
-    cli.add_command(_command)
 
 
 def mailq_main(args: Sequence[str]) -> NoReturn:
     """``mailq ARGS``: list the queue, as ``smtpq list ARGS``; exits."""
     cli.main(args=["list", *args], prog_name="mailq")
     raise AssertionError("click's main exits")  # pragma: no cover
-
-
-def main(argv: Sequence[str] | None = None) -> None:
-    """Console-script entry; dispatches on argv[0] like a multi-call binary."""
-    argv = list(sys.argv if argv is None else argv)
-    prog = boundary.program_name(argv[0] if argv else "smtpq")
-    if prog in ("sendmail", "msmtpq", "msmtp-queue"):
-        from smtpq.cli.sendmail import main as sendmail_main
-
-        sendmail_main(argv)
-        return
-    if prog == "mailq":
-        mailq_main(argv[1:])
-    cli.main(args=argv[1:], prog_name="smtpq")

@@ -1,9 +1,7 @@
 """``smtpq-sendmail``: the msmtp/sendmail-compatible entry point (also argv[0] ``sendmail``).
 
 This is the enqueue hot path: it imports only the option parser at start-up and
-each mode's code when that mode runs.  ``mailq`` as argv[0] lists the queue;
-``msmtpq`` queues like ``sendmail`` (msmtpq's sendmail mode) and
-``msmtp-queue`` (or ``msmtpq --q-mgmt``) manages the queue with msmtpq's ops.
+each mode's code when that mode runs (argv[0] is read by ``smtpq.cli.entry``).
 
 Run as the process's entry (``bin/smtpq-sendmail``), it also spares the
 enqueue two costs that buy nothing in a process that exits right after one
@@ -30,29 +28,14 @@ if TYPE_CHECKING:
     from typing import NoReturn
 
 
-def main(argv: Sequence[str] | None = None) -> None:
-    """Console-script entry: dispatch on argv[0], run through the error boundary, exit.
+def main(argv: Sequence[str], *, entry: bool = False) -> None:
+    """Run the sendmail program for *argv* through the error boundary, and exit.
 
-    Without *argv* this is the process's entry point (see the module docstring).
+    With *entry* this is the process's entry point (see the module docstring):
+    the collector is off until the mode is known, and the exit skips the teardown.
     """
-    entry = argv is None
-    if entry:
-        gc.disable()  # until sendmail() knows the mode: see the module docstring
-    argv = list(sys.argv if argv is None else argv)
     argv0 = argv[0] if argv else "smtpq-sendmail"
     prog = program_name(argv0)
-    if prog == "mailq":
-        gc.enable()
-        from smtpq.cli.main import mailq_main
-
-        mailq_main(argv[1:])
-        return
-    if prog == "msmtp-queue" or (prog == "msmtpq" and argv[1:2] == ["--q-mgmt"]):
-        gc.enable()
-        from smtpq.cli.msmtp_queue import msmtp_queue  # msmtpq's queue management
-
-        args = argv[2:] if prog == "msmtpq" else argv[1:]
-        sys.exit(run(lambda: msmtp_queue(args), prog, argv0))
     code = run(lambda: sendmail(argv[1:], prog), prog, argv0)
     if entry:
         exit_now(code)

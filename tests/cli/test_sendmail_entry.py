@@ -18,7 +18,7 @@ from tests.support.queue_home import QueueHome, queue_home  # noqa: F401
 
 PROBE = textwrap.dedent("""
     import gc, os, sys
-    from smtpq.cli import sendmail
+    from smtpq.cli import entry, sendmail
 
     def report_and_exit(code):
         os.write(1, f"{code} gc={'on' if gc.isenabled() else 'off'}\\n".encode())
@@ -26,7 +26,7 @@ PROBE = textwrap.dedent("""
 
     sendmail.exit_now = report_and_exit
     sys.argv = ["smtpq-sendmail", *sys.argv[1:]]
-    sendmail.main()
+    entry.sendmail_main()
 """)
 
 
@@ -57,9 +57,9 @@ def test_the_queue_commands_run_with_it(home: QueueHome, args: tuple[str, ...]) 
 def test_called_as_a_function_it_leaves_the_collector_alone(home: QueueHome) -> None:
     code = textwrap.dedent("""
         import gc
-        from smtpq.cli.sendmail import main
+        from smtpq.cli.entry import sendmail_main
         try:
-            main(["smtpq-sendmail", "--version"])
+            sendmail_main(["smtpq-sendmail", "--version"])
         except SystemExit:
             print("gc=on" if gc.isenabled() else "gc=off")
     """)

@@ -37,35 +37,35 @@ def parse_age(ctx: click.Context, param: click.Parameter, value: str | None) -> 
 
 def complete_any_id(ctx: click.Context, param: click.Parameter, incomplete: str) -> list[str]:
     """Shell completion: ids of messages that can be purged."""
-    from smtpq.cli.completion import complete_ids
+    from smtpq.cli.commands.completion import complete_ids
 
     return complete_ids(incomplete, tuple(s for s in MessageStatus if s is not MessageStatus.SENDING))
 
 
 def complete_failed_id(ctx: click.Context, param: click.Parameter, incomplete: str) -> list[str]:
     """Shell completion: ids of messages ``retry`` takes (with --account: any unfinished)."""
-    from smtpq.cli.completion import complete_ids
+    from smtpq.cli.commands.completion import complete_ids
 
     return complete_ids(incomplete, REROUTABLE if ctx.params.get("account") else REVIVABLE)
 
 
 def complete_holdable_id(ctx: click.Context, param: click.Parameter, incomplete: str) -> list[str]:
     """Shell completion: ids of queued and deferred messages."""
-    from smtpq.cli.completion import complete_ids
+    from smtpq.cli.commands.completion import complete_ids
 
     return complete_ids(incomplete, HOLDABLE)
 
 
 def complete_held_id(ctx: click.Context, param: click.Parameter, incomplete: str) -> list[str]:
     """Shell completion: ids of held messages."""
-    from smtpq.cli.completion import complete_ids
+    from smtpq.cli.commands.completion import complete_ids
 
     return complete_ids(incomplete, (MessageStatus.HELD,))
 
 
 def complete_account(ctx: click.Context, param: click.Parameter, incomplete: str) -> list[str]:
     """Shell completion: the accounts of the msmtp configuration."""
-    from smtpq.cli.completion import complete_accounts
+    from smtpq.cli.commands.completion import complete_accounts
 
     return complete_accounts(incomplete)
 

@@ -48,7 +48,7 @@ RECIPIENT_COLUMNS = (
 
 def complete_any_id(ctx: click.Context, param: click.Parameter, incomplete: str) -> list[str]:
     """Shell completion: ids of messages in the queue (sent ones too)."""
-    from smtpq.cli.completion import complete_ids
+    from smtpq.cli.commands.completion import complete_ids
 
     return complete_ids(incomplete, tuple(MessageStatus))
 

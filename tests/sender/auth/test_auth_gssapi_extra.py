@@ -25,9 +25,9 @@ LAUNCHER = """
 import sys
 if sys.argv.pop(1) == "block":
     sys.modules["gssapi"] = None  # import gssapi raises ImportError, as without the extra
-from smtpq.cli.sendmail import main
+from smtpq.cli.entry import sendmail_main
 sys.argv[0] = "smtpq-sendmail"
-main()
+sendmail_main()
 """
 
 
