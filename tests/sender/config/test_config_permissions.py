@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from smtpq.sender.config.permissions import (
+from smtpq.sender.config.files import (
     NOT_OWNED,
     TOO_OPEN,
     check_secure,
