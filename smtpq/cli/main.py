@@ -19,7 +19,6 @@ from smtpq.cli.commands import links, units
 from smtpq.cli.commands.check import check
 from smtpq.cli.commands.completion import completion
 from smtpq.cli.commands.db import db
-from smtpq.cli.commands.db_vacuum import vacuum
 from smtpq.cli.commands.flush import flush
 from smtpq.cli.commands.import_msmtpq import import_msmtpq
 from smtpq.cli.commands.listing import list_command
@@ -68,7 +67,6 @@ def send(args: tuple[str, ...]) -> None:
 for _command in (list_command, show, purge, retry, hold, release, flush, status, check, db,
                  completion, import_msmtpq, *links.COMMANDS, *units.COMMANDS):
     cli.add_command(_command)
-db.add_command(vacuum)
 
 
 def mailq_main(args: Sequence[str]) -> NoReturn:

@@ -5,8 +5,7 @@ from __future__ import annotations
 import io
 from datetime import UTC, datetime
 
-from smtpq.cli.flushing import summary_lines
-from smtpq.cli.progress import ERASE, TtyProgress
+from smtpq.cli.flushing import ERASE, TtyProgress, summary_lines
 from smtpq.queue.flush.events import FlushEvent
 from smtpq.queue.flush.worker import FlushReport
 from smtpq.queue.records import ClaimedMessage, Recipient
