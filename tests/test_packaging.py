@@ -56,6 +56,7 @@ def test_runtime_dependencies_are_declared(wheel) -> None:
                 if line.startswith("Requires-Dist:") and "extra ==" not in line]
     names = {line.split()[1].split(">")[0].split("=")[0].lower() for line in requires}
     assert {"sqlalchemy", "alembic", "tenacity", "click", "filelock"} <= names
+    assert "dnspython" in names  # --configure's SRV lookups
 
 
 def test_the_wheel_carries_what_install_units_puts_in_place(wheel) -> None:

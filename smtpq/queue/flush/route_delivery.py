@@ -1,6 +1,6 @@
 """Delivering one route's messages over one connection, and recording each outcome.
 
-The mails go through the courier's pipelined stream (``Courier.deliver_all``:
+The mails go through the courier's pipelined stream (``pipeline.deliver_all``:
 the next envelope leaves with this mail's end of data, RFC 2920); small mails
 came with their claim, larger ones are streamed from the store.  The
 connection stays open for the route's next batch (``RouteCouriers``).  It is
@@ -35,6 +35,7 @@ from smtpq.sender.delivery.outcome import (
     Stage,
     from_error,
 )
+from smtpq.sender.delivery.pipeline import deliver_all
 from smtpq.sender.delivery.report import write_log
 from smtpq.sender.errors import SmtpqError
 from smtpq.sender.protocol.failures import (
@@ -92,7 +93,7 @@ def _send_all(worker, courier: Courier, account: Account,  # type: ignore[no-unt
               messages: list[ClaimedMessage]) -> DeliveryOutcome | None:
     """One outcome per message from the pipelined stream, recorded in order."""
     feed = _Feed(worker, messages)
-    outcomes = courier.deliver_all(feed)
+    outcomes = deliver_all(courier, feed)
     try:
         for index, outcome in enumerate(outcomes):
             message = messages[index]

@@ -3,6 +3,7 @@
 * :class:`~.courier.Courier` — one account, one reused connection:
   ``deliver(mail, policy=…) -> DeliveryOutcome``, ``close()``;
 * :func:`~.courier.deliver_once` — msmtp's run for one mail (whole-mail policy);
+* :func:`~.pipeline.deliver_all` — many mails through a courier, pipelined across mails;
 * :class:`~.courier.OutgoingMail` — envelope + streamed content;
 * :class:`~.outcome.DeliveryOutcome`, :class:`~.outcome.RecipientOutcome`,
   :class:`~.outcome.RecipientState`, :class:`~.outcome.FailureKind`;

@@ -18,7 +18,8 @@ transaction (RFC 5321 §4.1.1.5), and reopened when the last one broke.  Use
 for a queue.  A queue also gives ``limits`` (``smtpq.sender.protocol.deadlines``):
 every network stage of its sessions then has a deadline.  :func:`deliver_once`
 is msmtp's whole run for one mail, including when msmtp says QUIT and when it
-just closes, with msmtp's timeouts only.
+just closes, with msmtp's timeouts only.  Many mails pipelined over one
+courier's connection: :func:`~.pipeline.deliver_all`, built on top of this module.
 """
 
 from __future__ import annotations
@@ -30,13 +31,13 @@ from smtpq.sender.delivery.sessions import MsmtpSession
 from smtpq.sender.errors import DeliveryError, SmtpqError
 from smtpq.sender.message.wire import CHUNK_SIZE, WireEncoder, data_chunks
 from smtpq.sender.protocol.failures import CapabilityMissing, StageTimeout
-from smtpq.sender.protocol.transaction import Policy
+from smtpq.sender.protocol.transaction import Policy, run_transaction
 from smtpq.sender.record import Record
 from smtpq.sender.sysexits import ExitCode
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (import cost)
 if TYPE_CHECKING:
-    from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
+    from collections.abc import Callable, Iterable, Iterator, Sequence
     from typing import BinaryIO
 
     from smtpq.sender.config.settings import Account
@@ -176,8 +177,8 @@ class Courier:
             return from_error(self.attempt(mail, started), error, self.stage)
         encoder = WireEncoder()
         try:
-            result = session.send_mail(
-                mail.envelope_from, mail.recipients,
+            result = run_transaction(
+                session, mail.envelope_from, mail.recipients,
                 data_chunks(read_mail(mail.content), encoder=encoder), policy=policy,
                 dsn_notify=self.account.dsn_notify, dsn_return=self.account.dsn_return,
                 size=mail.size)
@@ -189,14 +190,6 @@ class Courier:
             session.broken = True  # interrupted (^C) mid-DATA: a QUIT now would be mail text
             raise
         return from_result(self.attempt(mail, started), result, encoder.mailsize)
-
-    def deliver_all(self, mails: Iterable[OutgoingMail], *,
-                    policy: str = Policy.PER_RECIPIENT
-                    ) -> Generator[DeliveryOutcome, None, None]:
-        """Send every mail, pipelined across mails where the server allows (``.pipeline``)."""
-        from smtpq.sender.delivery.pipeline import deliver_all
-
-        return deliver_all(self, mails, policy=policy)
 
     def attempt(self, mail: OutgoingMail, started: float) -> Attempt:
         """The facts of an attempt at *mail* that began at *started* and ends now."""

@@ -6,6 +6,9 @@ server``), EHLO with a HELO fallback (LHLO for LMTP, RFC 2033 §4.1), then for
 ``tls on`` STARTTLS (RFC 3207) followed by a new EHLO with all earlier
 knowledge discarded.  There is never a plain-text continuation when TLS was
 asked for.  A :class:`Session` satisfies ``smtpq.sender.auth.channel.AuthChannel``.
+A mail's transaction (MAIL, RCPT…, DATA) is built on top of it, in
+``transaction.py``, from the raw steps here: ``send_line``, ``read_reply``,
+``stream_data``.
 
 Opened with ``limits`` (:class:`~.deadlines.StageLimits`, the queue's), every
 network stage has an overall deadline: connecting, the TLS handshake, each
@@ -36,7 +39,6 @@ from smtpq.sender.protocol.failures import (
 )
 from smtpq.sender.protocol.redaction import Secrets
 from smtpq.sender.protocol.reply import Reply, ReplyFormatError, read_reply
-from smtpq.sender.protocol.transaction import Policy, run_transaction
 from smtpq.sender.protocol.transcript import Tracer
 from smtpq.sender.sysexits import ExitCode
 
@@ -48,7 +50,6 @@ if TYPE_CHECKING:
 
     from smtpq.sender.config.settings import Account
     from smtpq.sender.protocol.deadlines import StageLimits
-    from smtpq.sender.protocol.transaction import TransactionResult
     from smtpq.sender.protocol.transcript import Transcript
     from smtpq.sender.tls import TlsPolicy, TlsSessionInfo
 
@@ -91,7 +92,7 @@ class Session:
         self.capabilities_before_tls: Capabilities | None = None
         self.tls_info: TlsSessionInfo | None = None
         self.broken = False  # the connection is in an unknown state: close it
-        self.transaction_open = False
+        self.transaction_open = False  # set by a Transaction, ended by it or by RSET
         self._in_auth = False
         #: What this session sent as credentials, blanked from every reply it reads.
         self.secrets = Secrets(account.user)
@@ -312,13 +313,6 @@ class Session:
         self.connection.replace_socket(tls)
         self.tls_active = True
         self.tls_info = TlsSessionInfo.from_socket(tls)
-
-    def send_mail(self, sender: str, recipients: Iterable[str], chunks: Iterable[bytes], *,
-                  policy: str = Policy.ALL_OR_NOTHING, dsn_notify: str | None = None,
-                  dsn_return: str | None = None, size: int | None = None) -> TransactionResult:
-        """One transaction; see :func:`.transaction.run_transaction`."""
-        return run_transaction(self, sender, recipients, chunks, policy=policy,
-                               dsn_notify=dsn_notify, dsn_return=dsn_return, size=size)
 
     def rset(self) -> Reply:
         """RFC 5321 §4.1.1.5: abort the open transaction (before reusing the session)."""

@@ -12,6 +12,7 @@ import pytest
 from smtpq.sender.config.settings import Account
 from smtpq.sender.delivery.courier import Courier, OutgoingMail
 from smtpq.sender.delivery.outcome import RecipientState
+from smtpq.sender.delivery.pipeline import deliver_all
 from smtpq.sender.protocol.transaction import Policy
 from tests.support.aiosmtpd_server import RecordingHandler
 from tests.support.scripted import Peer, smtp_dialogue
@@ -24,7 +25,7 @@ def mails(count: int, *, to: str = "t{n}@example.net") -> list[OutgoingMail]:
 
 def deliver(account: Account, batch: list[OutgoingMail], **options):  # type: ignore[no-untyped-def]
     with Courier(account) as courier:
-        return list(courier.deliver_all(batch, **options))
+        return list(deliver_all(courier, batch, **options))
 
 
 def account_for(port: int) -> Account:
@@ -148,11 +149,11 @@ def test_closing_the_stream_early_leaves_the_courier_usable(
         smtp_server, stop_after):
     server = smtp_server()
     with Courier(server.account()) as courier:
-        stream = courier.deliver_all(mails(5))
+        stream = deliver_all(courier, mails(5))
         taken = [next(stream) for _ in range(stop_after)]
         stream.close()
         assert all(o.ok for o in taken)
-        again = list(courier.deliver_all(mails(2, to="again{n}@example.net")))
+        again = list(deliver_all(courier, mails(2, to="again{n}@example.net")))
     assert [o.ok for o in again] == [True, True]
     delivered = [m.rcpt_tos[0] for m in server.messages]
     assert delivered[-2:] == ["again0@example.net", "again1@example.net"]
@@ -188,6 +189,6 @@ def test_the_idle_hook_runs_while_a_reply_keeps_the_client_waiting(scripted_serv
     server = scripted_server(script)
     calls: list[float] = []
     with Courier(account_for(server.port), on_idle=lambda: calls.append(time.monotonic())) as c:
-        outcomes = list(c.deliver_all(mails(1)))
+        outcomes = list(deliver_all(c, mails(1)))
     assert outcomes[0].ok
     assert calls, "the hook never ran during a 0.2 s wait"

@@ -4,8 +4,8 @@ Inside new user, mount and network namespaces this brings the loopback
 interface up, serves RECORDS (JSON: name → [[priority, weight, port,
 target], …]) with :class:`tests.sender.modes.fake_dns.FakeDns` on
 127.0.0.1:53 and bind-mounts a resolv.conf naming it over
-``/etc/resolv.conf`` — so the real msmtp (libresolv) and smtpq (its stub
-resolver reading resolv.conf) ask the same server.  The command's stdio is
+``/etc/resolv.conf`` — so the real msmtp (libresolv) and smtpq (dnspython
+reading resolv.conf) ask the same server.  The command's stdio is
 passed through and its exit code returned.
 """
 

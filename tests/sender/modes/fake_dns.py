@@ -3,7 +3,8 @@
 ``FakeDns({"_submissions._tcp.example.com": [(0, 1, 465, "mail.example.com")]})``
 answers those names with SRV records and everything else with NXDOMAIN.
 ``truncate=True`` answers UDP with the TC bit and no records (the client must
-ask again over TCP); ``silent=True`` never answers (a timeout).  ``queries``
+ask again over TCP); ``silent=True`` never answers (a timeout);
+``servfail=True`` answers every question with SERVFAIL (a broken server).  ``queries``
 lists the names asked, in order.  The answer names point at the question
 (RFC 1035 §4.1.4 compression); targets are written uncompressed.
 """
@@ -33,11 +34,12 @@ def question_name(packet: bytes) -> tuple[str, int]:
     return ".".join(labels), offset + 5
 
 
-def answer(packet: bytes, records: dict[str, list[Record]], *, truncate: bool = False) -> bytes:
+def answer(packet: bytes, records: dict[str, list[Record]], *, truncate: bool = False,
+           servfail: bool = False) -> bytes:
     ident, flags = struct.unpack("!HH", packet[:4])
     name, end = question_name(packet)
-    found = [] if truncate else records.get(name.lower(), [])
-    rcode = 0 if name.lower() in records else 3  # NXDOMAIN
+    found = [] if truncate or servfail else records.get(name.lower(), [])
+    rcode = 2 if servfail else 0 if name.lower() in records else 3  # SERVFAIL, NXDOMAIN
     out_flags = 0x8000 | 0x0400 | (flags & 0x0100) | 0x0080 | rcode | (0x0200 if truncate else 0)
     body = b""
     for priority, weight, port, target in found:
@@ -68,10 +70,12 @@ def _bind_pair(host: str, port: int) -> tuple[socket.socket, socket.socket]:
 
 class FakeDns:
     def __init__(self, records: dict[str, list[Record]], *, host: str = "127.0.0.1",
-                 port: int = 0, truncate: bool = False, silent: bool = False) -> None:
+                 port: int = 0, truncate: bool = False, silent: bool = False,
+                 servfail: bool = False) -> None:
         self.records = {k.lower(): v for k, v in records.items()}
         self.truncate = truncate
         self.silent = silent
+        self.servfail = servfail
         self.queries: list[str] = []
         self.udp, self.tcp = _bind_pair(host, port)
         self.host, self.port = self.udp.getsockname()[:2]
@@ -91,7 +95,8 @@ class FakeDns:
                 return
             self.queries.append(question_name(packet)[0])
             if not self.silent:
-                self.udp.sendto(answer(packet, self.records, truncate=self.truncate), peer)
+                self.udp.sendto(answer(packet, self.records, truncate=self.truncate,
+                                       servfail=self.servfail), peer)
 
     def _serve_tcp(self) -> None:
         while True:
@@ -105,7 +110,7 @@ class FakeDns:
                 while len(packet) < length:
                     packet += conn.recv(length - len(packet))
                 self.queries.append("tcp:" + question_name(packet)[0])
-                reply = answer(packet, self.records)
+                reply = answer(packet, self.records, servfail=self.servfail)
                 conn.sendall(struct.pack("!H", len(reply)) + reply)
 
     def stop(self) -> None:

@@ -15,6 +15,7 @@ from smtpq.sender.config.settings import Account
 from smtpq.sender.errors import DeliveryError
 from smtpq.sender.protocol.dial import ascii_host
 from smtpq.sender.protocol.session import Session
+from smtpq.sender.protocol.transaction import run_transaction
 from smtpq.sender.sysexits import ExitCode
 from tests.support.aiosmtpd_server import free_port
 from tests.support.scripted import smtp_dialogue
@@ -198,7 +199,7 @@ def test_a_server_hanging_up_during_data_is_a_write_error(scripted_server):
     chunks = [b"x" * 1_000_000] * 20
     with Session.open(Account(host="127.0.0.1", port=server.port, timeout=5)) as session:
         with pytest.raises(DeliveryError) as caught:
-            session.send_mail("a@example.org", ["t@example.net"], chunks)
+            run_transaction(session, "a@example.org", ["t@example.net"], chunks)
     assert caught.value.message.startswith("network write error: ")
     assert caught.value.exit_code == ExitCode.EX_IOERR
 

@@ -19,6 +19,7 @@ import pytest
 from smtpq.sender.config.settings import Account
 from smtpq.sender.delivery.courier import Courier, OutgoingMail
 from smtpq.sender.delivery.outcome import FailureKind
+from smtpq.sender.delivery.pipeline import deliver_all
 from smtpq.sender.errors import DeliveryError
 from smtpq.sender.protocol.deadlines import StageLimits
 from smtpq.sender.protocol.failures import StageTimeout
@@ -121,7 +122,7 @@ def test_a_courier_whose_server_stalled_does_not_wait_for_it_again(fault_server)
     mails = [OutgoingMail("me@example.org", [f"you{n}@example.net"], [b"Subject: x\r\n\r\nhi\r\n"])
              for n in range(3)]
     started = time.monotonic()
-    outcomes = list(courier.deliver_all(mails))
+    outcomes = list(deliver_all(courier, mails))
     courier.close()
     assert [o.exit_code for o in outcomes] == [ExitCode.EX_TEMPFAIL] * 3
     assert server.sessions == 1

@@ -8,6 +8,7 @@ import subprocess
 import pytest
 
 from smtpq.sender.protocol.session import Session
+from smtpq.sender.protocol.transaction import run_transaction
 from smtpq.sender.protocol.transcript import debug_printer
 from tests.support.programs import msmtp_binary
 
@@ -28,8 +29,8 @@ def transcript_of_ours(account, **options) -> str:
     out = io.StringIO()
     wire = MAIL.replace(b"\n", b"\r\n").replace(b"\r\n.dot", b"\r\n..dot")
     with Session.open(account, transcript=debug_printer(out)) as session:
-        session.send_mail("a@example.org", ["t@example.net", "u@example.net"], [wire],
-                          **options).raise_for_msmtp()
+        run_transaction(session, "a@example.org", ["t@example.net", "u@example.net"], [wire],
+                        **options).raise_for_msmtp()
     return out.getvalue()
 
 

@@ -13,6 +13,7 @@ from smtpq.sender.errors import DeliveryError
 from smtpq.sender.protocol.capabilities import Capabilities
 from smtpq.sender.protocol.reply import Reply
 from smtpq.sender.protocol.session import Session
+from smtpq.sender.protocol.transaction import run_transaction
 from smtpq.sender.protocol.transcript import debug_printer
 from smtpq.sender.sysexits import ExitCode
 from tests.support.aiosmtpd_server import RecordingHandler
@@ -178,7 +179,7 @@ def test_the_transcript_looks_like_msmtps(smtp_sink):
     sink = smtp_sink()
     out = io.StringIO()
     with Session.open(sink.account(), transcript=debug_printer(out)) as session:
-        session.send_mail("a@example.org", ["t@example.net"], [b"Subject: x\r\n\r\nbody\r\n"])
+        run_transaction(session, "a@example.org", ["t@example.net"], [b"Subject: x\r\n\r\nbody\r\n"])
     assert out.getvalue().startswith("<-- 220 smtp-sink ESMTP\r\n--> EHLO localhost\r\n")
     assert ("--> MAIL FROM:<a@example.org>\r\n--> RCPT TO:<t@example.net>\r\n--> DATA\r\n"
             "<-- 250 2.1.0 Ok\r\n<-- 250 2.1.5 Ok\r\n<-- 354 End data with <CR><LF>.<CR><LF>\r\n"

@@ -8,7 +8,7 @@ from smtpq.sender.config.settings import Account
 from smtpq.sender.errors import DeliveryError
 from smtpq.sender.protocol.failures import CapabilityMissing, MessageTooLarge
 from smtpq.sender.protocol.session import Session
-from smtpq.sender.protocol.transaction import Policy
+from smtpq.sender.protocol.transaction import Policy, run_transaction
 from smtpq.sender.sysexits import ExitCode
 from tests.support.aiosmtpd_server import RecordingHandler
 from tests.support.scripted import smtp_dialogue
@@ -18,7 +18,7 @@ MAIL = [b"Subject: test\r\n", b"\r\n", b"body\r\n"]
 
 def send(account: Account, recipients, chunks=MAIL, **options):
     with Session.open(account) as session:
-        return session.send_mail("a@example.org", recipients, chunks, **options)
+        return run_transaction(session, "a@example.org", recipients, chunks, **options)
 
 
 def test_pipelining_sends_mail_rcpts_and_data_in_one_write(scripted_server):
@@ -103,8 +103,8 @@ def test_one_bad_recipient_among_good_ones_stops_msmtp_style(scripted_server):
         lambda peer: smtp_dialogue(peer, replies={"RCPT TO:<baduser@example.net>": BAD}))
     account = Account(host="127.0.0.1", port=server.port, timeout=5)
     with Session.open(account) as session:
-        result = session.send_mail("a@example.org", ["good@example.net", "baduser@example.net"],
-                                   MAIL)
+        result = run_transaction(session, "a@example.org",
+                                 ["good@example.net", "baduser@example.net"], MAIL)
         assert not result.data_sent
         assert session.broken  # the server said 354 to the pipelined DATA: only closing helps
         assert not session.ready_for_next()
@@ -118,8 +118,8 @@ def test_one_bad_recipient_among_good_ones_stops_msmtp_style(scripted_server):
 def test_without_pipelining_msmtp_stops_at_the_first_refused_recipient(smtp_server):
     server = smtp_server(handler=RecordingHandler(rcpt_replies={"baduser@example.net": BAD}))
     with Session.open(server.account()) as session:
-        result = session.send_mail("a@example.org", ["baduser@example.net", "good@example.net"],
-                                   MAIL)
+        result = run_transaction(session, "a@example.org",
+                                 ["baduser@example.net", "good@example.net"], MAIL)
         assert [r.rcpt_reply is not None for r in result.recipients] == [True, False]
         assert result.data_reply is None and not session.broken
         assert session.ready_for_next()
@@ -174,11 +174,11 @@ def test_per_recipient_with_nobody_accepted_sends_no_data(smtp_server):
     handler = RecordingHandler(rcpt_replies={"x@example.net": "550 no"})
     server = smtp_server(handler=handler)
     with Session.open(server.account()) as session:
-        result = session.send_mail("a@example.org", ["x@example.net"], MAIL,
-                                   policy=Policy.PER_RECIPIENT)
+        result = run_transaction(session, "a@example.org", ["x@example.net"], MAIL,
+                                 policy=Policy.PER_RECIPIENT)
         assert not result.data_sent and server.messages == []
         assert session.ready_for_next()  # RSET, then the session is reusable
-        session.send_mail("a@example.org", ["y@example.net"], MAIL).raise_for_msmtp()
+        run_transaction(session, "a@example.org", ["y@example.net"], MAIL).raise_for_msmtp()
     assert server.messages[0].rcpt_tos == ["y@example.net"]
 
 
@@ -187,7 +187,7 @@ def test_one_session_carries_many_mails(smtp_sink):
     with Session.open(sink.account()) as session:
         for n in range(3):
             assert session.ready_for_next()
-            session.send_mail("a@example.org", [f"r{n}@example.net"], MAIL).raise_for_msmtp()
+            run_transaction(session, "a@example.org", [f"r{n}@example.net"], MAIL).raise_for_msmtp()
     assert len(sink.messages(count=3)) == 3
 
 
@@ -240,7 +240,7 @@ def test_a_mail_over_the_size_limit_is_refused_before_mail(smtp_server):
 def test_the_null_sender(smtp_sink):
     sink = smtp_sink()
     with Session.open(sink.account()) as session:
-        session.send_mail("", ["t@example.net"], MAIL).raise_for_msmtp()
+        run_transaction(session, "", ["t@example.net"], MAIL).raise_for_msmtp()
     assert b"X-Mail-Args: <>\n" in sink.messages()[0]
 
 
@@ -251,7 +251,7 @@ def test_a_large_mail_goes_pipelined_through_postfix_smtp_sink(smtp_sink):
     chunks = [b"Subject: large\r\n\r\n", body]
     with Session.open(sink.account()) as session:
         assert session.capabilities.pipelining  # smtp-sink announces PIPELINING
-        result = session.send_mail("a@example.org", ["r@example.net"], chunks)
+        result = run_transaction(session, "a@example.org", ["r@example.net"], chunks)
         result.raise_for_msmtp()
     (dump,) = sink.messages(count=1, wait=15.0)
     # smtp-sink dumps with LF line ends and a trailing blank line after its own headers.

@@ -9,6 +9,7 @@ import pytest
 from smtpq.sender.config.settings import Account
 from smtpq.sender.errors import DeliveryError
 from smtpq.sender.protocol.session import Session
+from smtpq.sender.protocol.transaction import run_transaction
 from smtpq.sender.sysexits import ExitCode
 
 
@@ -27,7 +28,7 @@ def test_starttls_then_ehlo_again_with_fresh_knowledge(smtp_server):
         assert not session.capabilities_before_tls.auth  # aiosmtpd offers AUTH only under TLS
         assert session.auth_methods == {"LOGIN", "PLAIN"}
         assert not session.capabilities.starttls
-        session.send_mail("a@example.org", ["t@example.net"], [b"x\r\n"]).raise_for_msmtp()
+        run_transaction(session, "a@example.org", ["t@example.net"], [b"x\r\n"]).raise_for_msmtp()
     assert server.messages[0].data == b"x\r\n"
 
 
@@ -113,7 +114,7 @@ def test_a_client_certificate_is_presented(smtp_server, tls_material):
     account = server.account(tls_cert_file=str(tls_material.client_cert_file),
                              tls_key_file=str(tls_material.client_key_file))
     with Session.open(account) as session:
-        session.send_mail("a@example.org", ["t@example.net"], [b"x\r\n"]).raise_for_msmtp()
+        run_transaction(session, "a@example.org", ["t@example.net"], [b"x\r\n"]).raise_for_msmtp()
 
 
 def test_a_missing_client_certificate_is_ex_noinput(smtp_server, tmp_path):
