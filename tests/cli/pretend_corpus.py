@@ -107,6 +107,8 @@ CASES: list[Case] = [
     Case("wildcard-subaddress-skips-glob", WILD, ("-f", "y+tag@wild.example")),
     Case("read-envelope-from", BASE, ("--read-envelope-from",),
          stdin=b"From: Bob <bob@example.org>\nTo: x@example.net\n\nhi\n"),
+    Case("read-envelope-from-finds-no-address", BASE, ("--read-envelope-from",),
+         stdin=b"From: (nobody)\nSubject: x\n\nhi\n"),
     Case("host-only-command-line", None, ("--host=mail.example", "--port=2526", "-f", "a@b.example")),
     Case("host-with-account", BASE, ("--host=h", "-a", "sink")),
     Case("from-and-read-envelope-from", BASE, ("-f", "a@b", "--read-envelope-from")),

@@ -82,19 +82,13 @@ def prepare_for_queue(cmd: CommandLine, *, env: Mapping[str, str], args: Sequenc
 
     *now* (a Unix time) stamps an added ``Date:``; the present by default.
     """
-    from smtpq.sender.message.compose import prepare_message
-    from smtpq.sender.modes.intake import take_in
-    from smtpq.sender.modes.setup import keep_header
+    from smtpq.sender.modes.intake import keep_header, take_in
 
     # passwordeval is run at flush time, when the password is needed (it may
     # ask a gpg agent); msmtp would run it here only because it sends now.
     intake = take_in(cmd, env=env, stdin=stdin, run_passwordeval=False, keep=keep_header)
     account = intake.account
-    prepared = prepare_message(
-        stdin, account, recipients=cmd.recipients, read_recipients=cmd.read_recipients,
-        envelope_from_arg=cmd.envelope_from, full_name=cmd.full_name,
-        now=time.time() if now is None else now,
-        headers=intake.headers)
+    prepared = intake.prepare(now=time.time() if now is None else now)
     cwd = os.getcwd()
     message = NewMessage(
         account=account.name, envelope_from=prepared.envelope_from,

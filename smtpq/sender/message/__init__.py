@@ -9,7 +9,8 @@ Modules, one job each:
 * ``envelope`` — the envelope-from precedence;
 * ``aliases`` — msmtp's aliases file;
 * ``wire`` — CRLF normalisation, dot-stuffing and ``mailsize``, streamed;
-* ``compose`` — all of the above in msmtp's order: ``prepare_message``.
+* ``compose`` — what follows account choice, in msmtp's order: ``prepare_message``
+  (the mail itself is taken in once by ``smtpq.sender.modes.intake``).
 
 Nothing is imported here, so importing one module stays cheap.
 """

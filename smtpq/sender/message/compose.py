@@ -1,19 +1,13 @@
-"""Putting message handling together: from stdin and an account to a :class:`PreparedMessage`.
+"""From a mail taken in and its account to a :class:`PreparedMessage`: msmtp's steps after account choice.
 
-The steps and their order are msmtp's (``main`` in src/msmtp.c), so the same
-input fails with the same error first:
+The mail is taken in once, before the account is chosen
+(:mod:`smtpq.sender.modes.intake`: header block, ``--read-envelope-from``,
+recipients); what depends on the account follows here, in msmtp's order
+(``main`` in src/msmtp.c), so the same input fails with the same error first:
 
-1. read the header block (the body stays unread in the stream);
-2. ``--read-envelope-from``: the first ``From:`` address;
-3. recipients: command line, then ``-t`` headers; none is ``no recipients found`` (64);
-4. envelope-from by precedence; none is ``envelope-from address is missing`` (78);
-5. aliases (78 on errors);
-6. header rewrite, stamping Date and Message-ID at *now*.
-
-Account choice happens between 2 and 4 and belongs to the configuration code:
-call :func:`~smtpq.sender.message.headers.read_header_block` and
-:func:`~smtpq.sender.message.rewrite.from_header_address` first if the account
-depends on the From header, then pass the block in as *headers*.
+1. envelope-from by precedence; none is ``envelope-from address is missing`` (78);
+2. aliases (78 on errors); none left is ``no recipients found`` (64);
+3. header rewrite, stamping Date and Message-ID at *now*.
 
 A prepared message serialises as the rewritten header block followed by the
 untouched body (:meth:`PreparedMessage.iter_bytes`, :meth:`~PreparedMessage.write_to`),
@@ -23,11 +17,9 @@ streaming the body; the queue stores that, and the sender later streams
 
 from __future__ import annotations
 
-from smtpq.sender.errors import UsageError
 from smtpq.sender.message.envelope import choose_envelope_from
-from smtpq.sender.message.headers import read_header_block
-from smtpq.sender.message.recipients import collect_recipients, require_recipients
-from smtpq.sender.message.rewrite import from_header_address, plan_rewrite
+from smtpq.sender.message.recipients import require_recipients
+from smtpq.sender.message.rewrite import plan_rewrite
 
 #: Bytes per piece of :meth:`PreparedMessage.iter_bytes` (``wire.CHUNK_SIZE``; the
 #: enqueue path does not import ``wire``, which only sending needs).
@@ -35,7 +27,7 @@ CHUNK_SIZE = 64 * 1024
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (import cost)
 if TYPE_CHECKING:
-    from collections.abc import Iterable, Iterator
+    from collections.abc import Iterator
     from typing import BinaryIO, Protocol
 
     from smtpq.sender.config.settings import Account
@@ -115,39 +107,29 @@ class PreparedMessage:
 def prepare_message(
     stream: BinaryIO,
     account: Account,
+    headers: HeaderBlock,
+    recipients: list[str],
     *,
-    recipients: Iterable[str] = (),
-    read_recipients: bool = False,
-    read_envelope_from: bool = False,
     envelope_from_arg: str | None = None,
     full_name: str | None = None,
     now: float | None = None,
-    headers: HeaderBlock | None = None,
-    require: bool = True,
+    has_from: bool | None = None,
 ) -> PreparedMessage:
-    """Read the mail's headers from *stream* and apply msmtp's sendmail-mode rules.
+    """Apply msmtp's sendmail-mode rules to a mail taken in (*headers* read from *stream*).
 
-    *recipients* are the command-line arguments, *envelope_from_arg* the ``-f``
-    value, *full_name* the ``-F`` value, *now* the time Date/Message-ID are
-    stamped with.  *require* off (``--pretend``) allows an empty recipient list.
+    *recipients* are the addresses collected from the command line and ``-t``,
+    *envelope_from_arg* the ``-f`` value (or the From: address
+    ``--read-envelope-from`` found), *full_name* the ``-F`` value, *now* the
+    time Date/Message-ID are stamped with, *has_from* whether a From: field
+    carries an address, when the intake already parsed them.
     """
-    if read_envelope_from and envelope_from_arg is not None:
-        raise UsageError("cannot use both --from and --read-envelope-from")
-    if headers is None:
-        headers = read_header_block(stream)
-    from_arg = from_header_address(headers) if read_envelope_from else envelope_from_arg
-    rcpts = collect_recipients(recipients, headers, read_recipients=read_recipients)
-    if require:
-        require_recipients(rcpts)
-    envelope_from = _envelope_from(account, from_arg)
+    envelope_from = _envelope_from(account, envelope_from_arg)
     if account.aliases:  # expand_aliases without a file changes nothing
         from smtpq.sender.message.aliases import expand_aliases
 
-        rcpts = expand_aliases(rcpts, account.aliases)
-    if require:
-        require_recipients(rcpts)
-    rewrite = _rewrite(headers, account, envelope_from, full_name, now)
-    return PreparedMessage(envelope_from, rcpts, headers, rewrite, stream)
+        recipients = require_recipients(expand_aliases(recipients, account.aliases))
+    rewrite = _rewrite(headers, account, envelope_from, full_name, now, has_from)
+    return PreparedMessage(envelope_from, recipients, headers, rewrite, stream)
 
 
 def _envelope_from(account: Account, from_arg: str | None) -> str:
@@ -162,10 +144,11 @@ def _envelope_from(account: Account, from_arg: str | None) -> str:
 
 def _rewrite(
     headers: HeaderBlock, account: Account, envelope_from: str, full_name: str | None,
-    now: float | None,
+    now: float | None, has_from: bool | None,
 ) -> Rewrite:
     return plan_rewrite(
         headers,
+        has_from=has_from,
         envelope_from=envelope_from,
         full_name=full_name,
         set_from_header=_policy(account.set_from_header),

@@ -67,11 +67,18 @@ def plan_rewrite(
     undisclosed_recipients: bool = False,
     now: float | None = None,
     hostname: str | None = None,
+    has_from: bool | None = None,
 ) -> Rewrite:
-    """Decide msmtp's header changes for *headers*; ``now`` is the added Date (epoch seconds)."""
+    """Decide msmtp's header changes for *headers*; ``now`` is the added Date (epoch seconds).
+
+    *has_from* is :func:`has_from_address` when the caller already knows it
+    (``--read-envelope-from`` parsed the From: fields): each is parsed once.
+    """
     added: list[str] = []
     dropped: set[str] = {"bcc", "resent-bcc"} if remove_bcc_headers else set()
-    if set_from_header == "on" or (set_from_header == "auto" and not has_from_address(headers)):
+    if set_from_header == "auto" and has_from is None:
+        has_from = has_from_address(headers)
+    if set_from_header == "on" or (set_from_header == "auto" and not has_from):
         added.append(format_from(envelope_from, full_name))
         dropped.add("from")
     if undisclosed_recipients:

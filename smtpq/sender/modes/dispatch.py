@@ -30,11 +30,11 @@ def run_sender_mode(cmd: CommandLine, *, prog: str, env: Mapping[str, str]) -> i
     if cmd.mode == Mode.SERVERINFO:
         from smtpq.sender.modes.serverinfo import run_serverinfo
 
-        return run_serverinfo(cmd, env=env, stdin=stdin, prog=prog)
+        return run_serverinfo(cmd, env=env, prog=prog)
     if cmd.mode == Mode.RMQS:
         from smtpq.sender.modes.rmqs import run_rmqs
 
-        return run_rmqs(cmd, env=env, stdin=stdin, prog=prog)
+        return run_rmqs(cmd, env=env, prog=prog)
     from smtpq.sender.modes.send import run_send_now
 
     return run_send_now(cmd, env=env, stdin=stdin, prog=prog)

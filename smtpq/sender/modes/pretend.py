@@ -12,16 +12,26 @@ from typing import BinaryIO, TextIO
 
 from smtpq.sender.config.settings import Account
 from smtpq.sender.config.show import pretend_lines
+from smtpq.sender.message.headers import read_header_block
+from smtpq.sender.modes.intake import read_envelope_from
 from smtpq.sender.modes.setup import resolve
 from smtpq.sender.options import CommandLine
 
 
 def run_pretend(cmd: CommandLine, *, env: Mapping[str, str], stdin: BinaryIO,
                 out: TextIO | None = None) -> int:
-    """Resolve the account as for sending, print it (password as ``*``), exit 0."""
+    """Resolve the account as for sending, print it (password as ``*``), exit 0.
+
+    Of the mail, only ``--read-envelope-from`` reads anything: the header block.
+    """
     out = out or sys.stdout
-    resolved = resolve(cmd, env=env, stdin=stdin, out=out)
-    out.write(configuration_text(cmd, resolved.account))
+    if cmd.read_envelope_from and cmd.sendmail:
+        headers = read_header_block(stdin)
+        try:
+            read_envelope_from(cmd, headers, out)
+        finally:
+            headers.close()
+    out.write(configuration_text(cmd, resolve(cmd, env=env, out=out)))
     return 0
 
 

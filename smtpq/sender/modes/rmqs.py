@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Mapping
-from typing import BinaryIO, TextIO
+from typing import TextIO
 
 from smtpq.sender.delivery.sessions import MsmtpSession
 from smtpq.sender.errors import DeliveryError
@@ -22,14 +22,14 @@ from smtpq.sender.protocol.failures import CapabilityMissing
 from smtpq.sender.protocol.session import Session
 
 
-def run_rmqs(cmd: CommandLine, *, env: Mapping[str, str], stdin: BinaryIO, prog: str,
+def run_rmqs(cmd: CommandLine, *, env: Mapping[str, str], prog: str,
              out: TextIO | None = None) -> int:
     """Send ``ETRN`` for ``cmd.rmqs``; return 0 or raise msmtp's error."""
     from smtpq.sender.modes.serverinfo import plain_error, resolve_for_session
     from smtpq.sender.protocol.transcript import debug_printer
 
     out = out if out is not None else sys.stdout
-    account = resolve_for_session(cmd, env=env, stdin=stdin, out=out)
+    account = resolve_for_session(cmd, env=env, out=out)
     transcript = debug_printer(out) if cmd.debug else None
     try:
         session = MsmtpSession.open(account, transcript=transcript)

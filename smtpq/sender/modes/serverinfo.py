@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, BinaryIO, TextIO
+from typing import TYPE_CHECKING, TextIO
 
 from smtpq.sender.errors import DeliveryError, SmtpqError
 from smtpq.sender.options import CommandLine
@@ -24,14 +24,14 @@ if TYPE_CHECKING:
     from smtpq.sender.protocol.transcript import Transcript
 
 
-def run_serverinfo(cmd: CommandLine, *, env: Mapping[str, str], stdin: BinaryIO, prog: str,
+def run_serverinfo(cmd: CommandLine, *, env: Mapping[str, str], prog: str,
                    out: TextIO | None = None) -> int:
     """Describe the account's server; return 0 or raise msmtp's error."""
     from smtpq.sender.delivery.sessions import MsmtpSession
     from smtpq.sender.protocol.describe import describe_server
 
     out = out if out is not None else sys.stdout
-    account = resolve_for_session(cmd, env=env, stdin=stdin, out=out)
+    account = resolve_for_session(cmd, env=env, out=out)
     try:
         session = MsmtpSession.open(account, transcript=_transcript(cmd, out))
     except DeliveryError as error:
@@ -51,15 +51,14 @@ def _as_msmtp_sees_it(session: Session) -> Session:
     return session
 
 
-def resolve_for_session(cmd: CommandLine, *, env: Mapping[str, str], stdin: BinaryIO,
-                        out: TextIO) -> Account:
+def resolve_for_session(cmd: CommandLine, *, env: Mapping[str, str], out: TextIO) -> Account:
     """msmtp's steps before a non-sendmail session: operand check, account, ``--debug`` output."""
     from smtpq.sender.message.recipients import command_line_recipients
     from smtpq.sender.modes.pretend import configuration_text
     from smtpq.sender.modes.setup import resolve
 
     cmd.check_no_operands(command_line_recipients(cmd.recipients))
-    account = resolve(cmd, env=env, stdin=stdin, out=out if cmd.debug else None).account
+    account = resolve(cmd, env=env, out=out if cmd.debug else None)
     if cmd.debug:
         out.write(configuration_text(cmd, account))
         out.flush()

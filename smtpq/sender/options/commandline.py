@@ -109,11 +109,12 @@ class CommandLine(Record):
         """False when smtpq-only options were used (msmtp would reject this argv)."""
         return not self.smtpq_extensions
 
-    def set_envelope_from(self, address: str) -> None:
-        """Record the address ``--read-envelope-from`` found in the mail.
+    def set_envelope_from(self, address: str | None) -> None:
+        """Record the address ``--read-envelope-from`` found in the mail (None: none found).
 
         msmtp stores it as the command-line ``from`` before choosing the
-        account, so it both chooses the account and overrides its ``from``.
+        account, so it both chooses the account and overrides its ``from``
+        (without an address the account's ``from`` is then missing).
         """
         self.envelope_from = address
         self.overrides.from_ = address

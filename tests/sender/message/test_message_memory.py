@@ -13,6 +13,7 @@ from collections.abc import Callable
 from smtpq.sender.config.settings import Account
 from smtpq.sender.message.compose import prepare_message
 from smtpq.sender.message.headers import read_header_block
+from smtpq.sender.message.recipients import collect_recipients
 from smtpq.sender.message.wire import WireEncoder, data_chunks
 
 MiB = 1024 * 1024
@@ -79,7 +80,9 @@ def test_preparing_and_storing_a_large_mail_uses_constant_memory() -> None:
     source = io.BufferedReader(GeneratedMail(head, b"x" * 70 + b"\r\n", 48 * MiB))
 
     def store() -> None:
-        message = prepare_message(source, Account(from_="me@x"), read_recipients=True, now=0.0)
+        headers = read_header_block(source)
+        recipients = collect_recipients((), headers, read_recipients=True)
+        message = prepare_message(source, Account(from_="me@x"), headers, recipients, now=0.0)
         message.write_to(NullSink())
         message.close()
 

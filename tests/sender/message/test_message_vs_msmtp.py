@@ -1,5 +1,8 @@
 """Differential tests: what real msmtp 1.8.23 sends versus what smtpq prepares.
 
+smtpq takes the same command line and mail in as its enqueue and ``--send-now``
+do (``smtpq.sender.modes.intake``) and sends the prepared mail with a bare client.
+
 Both go to the same capturing aiosmtpd server on 127.0.0.1, which records the
 envelope and the DATA content (after its RFC 5321 §4.5.2 un-stuffing).  They
 must agree on MAIL FROM, every RCPT TO in order, the content byte for byte
@@ -23,9 +26,9 @@ import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP
 
-from smtpq.sender.config.settings import Account
-from smtpq.sender.message.compose import prepare_message
 from smtpq.sender.message.wire import WireEncoder
+from smtpq.sender.modes.intake import take_in
+from smtpq.sender.options import parse_args
 
 pytestmark = pytest.mark.msmtp
 
@@ -161,32 +164,20 @@ def run_msmtp_raw(
 
 
 def run_smtpq(server: CaptureController, case: Case, tmp: Path) -> Captured:
-    aliases = None
+    """The same command line, taken in and prepared as ``--send-now`` and the enqueue do."""
+    aliases = tmp / "smtpq-aliases"
     if case.aliases is not None:
-        aliases = tmp / "smtpq-aliases"
         aliases.write_text(case.aliases)
-    account = Account(
-        set_from_header=case.set_from_header,
-        set_date_header=case.set_date_header,
-        set_msgid_header=case.set_msgid_header,
-        remove_bcc_headers=case.remove_bcc_headers,
-        undisclosed_recipients=case.undisclosed_recipients,
-        aliases=str(aliases) if aliases else None,
-        auto_from=case.auto_from,
-        maildomain=case.maildomain,
-    )
+    cmd = parse_args(["--host=127.0.0.1", f"--port={server.port}", *msmtp_args(case, aliases)])
     source = tmp / "mail"
     source.write_bytes(case.data)
     with source.open("rb") as stream:
-        message = prepare_message(
-            stream, account, recipients=case.recipients, read_recipients=case.read_recipients,
-            read_envelope_from=case.read_envelope_from,
-            envelope_from_arg=None if case.read_envelope_from else case.from_arg,
-            full_name=case.full_name,
-        )
+        intake = take_in(cmd, env={"HOME": str(tmp), "USER": "tester"}, stdin=stream)
+        message = intake.prepare()
         encoder = WireEncoder()
         send(server.port, message.envelope_from, message.recipients,
              b"".join(message.wire_chunks(encoder)))
+        intake.close()
     return last_envelope(server, encoder.mailsize)
 
 

@@ -1,4 +1,9 @@
-"""prepare_message: all the rules together, in msmtp's order, body streamed."""
+"""prepare_message: the rules after account choice together, in msmtp's order, body streamed.
+
+The mail is taken in here as the intake takes it (header block, then the
+recipients); ``--read-envelope-from`` and the checks before the account is
+chosen are the intake's (tests/sender/modes/test_intake.py).
+"""
 
 from __future__ import annotations
 
@@ -15,16 +20,22 @@ from smtpq.sender.errors import ConfigError, DataError, UsageError
 from smtpq.sender.message import rewrite
 from smtpq.sender.message.compose import PreparedMessage, prepare_message
 from smtpq.sender.message.headers import read_header_block
-from smtpq.sender.message.rewrite import from_header_address
+from smtpq.sender.message.recipients import collect_recipients
 from smtpq.sender.message.wire import WireEncoder, data_chunks
 
 NOW = 1795561981.0
 
 
-def prepare(data: bytes, account: Account | None = None, **kwargs: object) -> PreparedMessage:
+def prepare(data: bytes | io.BytesIO, account: Account | None = None, *,
+            recipients: tuple[str, ...] | list[str] = (), read_recipients: bool = False,
+            **kwargs: object) -> PreparedMessage:
+    """*data* taken in (headers, then recipients) and prepared for *account*."""
     account = account if account is not None else Account(from_="alice@example.org")
     kwargs.setdefault("now", NOW)
-    return prepare_message(io.BytesIO(data), account, **kwargs)  # type: ignore[arg-type]
+    stream = io.BytesIO(data) if isinstance(data, bytes) else data
+    headers = read_header_block(stream)
+    found = collect_recipients(recipients, headers, read_recipients=read_recipients)
+    return prepare_message(stream, account, headers, found, **kwargs)  # type: ignore[arg-type]
 
 
 def stored(message: PreparedMessage) -> bytes:
@@ -72,23 +83,6 @@ def test_streaming_directly_equals_streaming_the_stored_file(tmp_path: Path) -> 
     assert direct.endswith(b"line\r\n..x\r\n\r\nlone\r\n")
 
 
-def test_read_envelope_from_uses_the_from_header() -> None:
-    message = prepare(b'From: "A" <f@x>\n\n', recipients=["a@x"], read_envelope_from=True)
-    assert message.envelope_from == "f@x"
-    assert b"Message-ID: <" in message.header_bytes()
-    assert b".f@x>" in message.header_bytes()
-
-
-def test_read_envelope_from_without_from_falls_back_to_the_account() -> None:
-    message = prepare(b"S: s\n\n", recipients=["a@x"], read_envelope_from=True)
-    assert message.envelope_from == "alice@example.org"
-
-
-def test_read_envelope_from_and_dash_f_conflict() -> None:
-    with pytest.raises(UsageError, match="^cannot use both --from and --read-envelope-from$"):
-        prepare(b"", recipients=["a@x"], read_envelope_from=True, envelope_from_arg="x@y")
-
-
 def test_dash_f_and_full_name() -> None:
     message = prepare(b"S: s\n\n", recipients=["a@x"], envelope_from_arg="me@x",
                       full_name="Doe, John")
@@ -129,11 +123,6 @@ def test_an_alias_to_nobody_leaves_no_recipients(tmp_path: Path) -> None:
 
 # -- errors in msmtp's order -----------------------------------------------------------
 
-def test_no_recipients_comes_before_a_missing_envelope_from() -> None:
-    with pytest.raises(UsageError, match="^no recipients found$"):
-        prepare(b"S: s\n\n", Account())
-
-
 def test_missing_envelope_from() -> None:
     with pytest.raises(ConfigError, match="^envelope-from address is missing$"):
         prepare(b"S: s\n\n", Account(), recipients=["a@x"])
@@ -145,26 +134,19 @@ def test_missing_envelope_from_comes_before_aliases(tmp_path: Path) -> None:
         prepare(b"", account, recipients=["local"])
 
 
-def test_pretend_allows_no_recipients() -> None:
-    assert prepare(b"S: s\n\n", require=False).recipients == []
-
-
 def test_bad_recipient_is_a_data_error() -> None:
     with pytest.raises(DataError):
         prepare(b"", recipients=["a@x\r\nDATA"])
 
 
-# -- two phases: the account may depend on the From header -----------------------------
+# -- the From: fields, parsed once ------------------------------------------------------
 
-def test_headers_can_be_read_before_the_account_is_chosen() -> None:
-    stream = io.BytesIO(b"From: bob@example.org\n\nbody\n")
-    headers = read_header_block(stream)
-    assert from_header_address(headers) == "bob@example.org"
-    account = Account(from_="fallback@x")  # chosen by the configuration code
-    message = prepare_message(stream, account, headers=headers, read_envelope_from=True,
-                              recipients=["a@x"], now=NOW)
-    assert message.envelope_from == "bob@example.org"
-    assert b"".join(message.iter_bytes()).endswith(b"From: bob@example.org\n\nbody\n")
+def test_a_from_address_known_to_the_intake_is_not_looked_for_again() -> None:
+    # --read-envelope-from parsed the From: fields already and tells what it found
+    with_from = prepare(b"From: (no address here)\n\n", recipients=["a@x"], has_from=True)
+    without = prepare(b"From: f@x\n\n", recipients=["a@x"], has_from=False)
+    assert not with_from.header_bytes().startswith(b"From: alice")
+    assert without.header_bytes().startswith(b"From: alice@example.org\n")
 
 
 def test_body_is_read_in_chunks_not_at_once() -> None:
@@ -177,7 +159,7 @@ def test_body_is_read_in_chunks_not_at_once() -> None:
             return data
 
     stream = CountingStream(b"S: s\n\n" + b"x" * 1_000_000)
-    message = prepare_message(stream, Account(from_="a@x"), recipients=["b@x"], now=NOW)
+    message = prepare(stream, Account(from_="a@x"), recipients=["b@x"])
     sink = io.BytesIO()
     message.write_to(sink, chunk_size=4096)
     assert CountingStream.largest <= 4096

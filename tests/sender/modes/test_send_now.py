@@ -11,7 +11,7 @@ import pytest
 
 from smtpq.cli.boundary import run
 from smtpq.sender.delivery.report import SendFailed
-from smtpq.sender.errors import ConfigError, UsageError
+from smtpq.sender.errors import UsageError
 from smtpq.sender.modes.send import run_send_now
 from smtpq.sender.options import parse_args
 from smtpq.sender.sysexits import ExitCode
@@ -40,14 +40,6 @@ def wire(scripted_server):
 def test_no_recipients_is_found_before_any_configuration_is_read():
     with pytest.raises(UsageError, match="^no recipients found$"):
         send(["-C", "/nonexistent/rc"], b"Subject: x\n\n")
-
-
-def test_a_from_header_missing_for_read_envelope_from_leaves_no_envelope_from(tmp_path):
-    rc = tmp_path / "rc"
-    rc.write_text("account default\nhost 127.0.0.1\nfrom a@example.org\n")
-    with pytest.raises(ConfigError) as caught:
-        send(["-C", str(rc), "--read-envelope-from", "x@example.net"], b"Subject: x\n\n")
-    assert caught.value.message == f"account default from {rc}: envelope-from address is missing"
 
 
 def test_the_mail_goes_out_with_msmtps_rewrites(wire):

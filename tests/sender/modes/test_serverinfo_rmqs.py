@@ -19,15 +19,13 @@ ENV = {"HOME": "/nonexistent"}
 
 def serverinfo(*argv: str) -> str:
     out = io.StringIO()
-    assert run_serverinfo(parse_args(["-S", *argv]), env=ENV, stdin=io.BytesIO(), prog="p",
-                          out=out) == 0
+    assert run_serverinfo(parse_args(["-S", *argv]), env=ENV, prog="p", out=out) == 0
     return out.getvalue()
 
 
 def rmqs(*argv: str) -> str:
     out = io.StringIO()
-    assert run_rmqs(parse_args(list(argv)), env=ENV, stdin=io.BytesIO(), prog="p",
-                    out=out) == 0
+    assert run_rmqs(parse_args(list(argv)), env=ENV, prog="p", out=out) == 0
     return out.getvalue()
 
 
