@@ -5,7 +5,7 @@
 * :func:`~.courier.deliver_once` — msmtp's run for one mail (whole-mail policy);
 * :class:`~.courier.OutgoingMail` — envelope + streamed content;
 * :class:`~.outcome.DeliveryOutcome`, :class:`~.outcome.RecipientOutcome`,
-  :class:`~.outcome.RecipientState`, :class:`~.outcome.FailureKind`;
+  :class:`~.outcome.RecipientStatus`, :class:`~.outcome.FailureKind`;
 * :func:`~.report.write_log`, :func:`~.report.report` — msmtp's log and stderr.
 
 Nothing is imported here, so importing one module stays cheap (the sendmail
