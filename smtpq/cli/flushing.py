@@ -24,21 +24,14 @@ import time
 from collections.abc import Mapping
 from typing import TextIO
 
+from smtpq.queue.errors import FlushInterrupted
 from smtpq.queue.flush import stopping
 from smtpq.queue.flush.events import DEFERRED, FOR_GOOD, UNREACHABLE
 from smtpq.queue.flush.verdict import Verdict
 from smtpq.queue.flush.worker import FlushReport, FlushRequest, run_flush
 from smtpq.queue.records import ClaimedMessage
 from smtpq.queue.settings import load_settings
-from smtpq.sender.errors import SmtpqError
 from smtpq.sender.options import CommandLine
-from smtpq.sender.sysexits import ExitCode
-
-
-class FlushInterrupted(SmtpqError):
-    """The flush was stopped by a signal; what it had not started is queued again."""
-
-    exit_code = ExitCode.EX_TEMPFAIL
 
 
 def flush(request: FlushRequest, *, env: Mapping[str, str], verbose: bool = False,

@@ -1,16 +1,35 @@
-"""Errors of the queue store, and how database failures become them.
+"""The queue layer's error classes, all of them, and how database failures become them.
 
-The rule: a failed write never leaves half a message behind (the transaction
-is rolled back), and the caller learns why with a sysexits code a sendmail
-caller can act on: EX_CANTCREAT when the database cannot be created or
-written at all (permissions, read-only), EX_IOERR when the disk fails or is
-full, EX_TEMPFAIL when the database stayed busy past the generous timeout.
+Built on the sender's ``SmtpqError`` (every reported error carries its
+sysexits code; ``smtpq.cli.boundary`` prints it).  The store's rule: a failed
+write never leaves half a message behind (the transaction is rolled back), and
+the caller learns why with a sysexits code a sendmail caller can act on:
+EX_CANTCREAT when the database cannot be created or written at all
+(permissions, read-only), EX_IOERR when the disk fails or is full, EX_TEMPFAIL
+when the database stayed busy past the generous timeout.
+
+- Reported: ``StoreError`` (``SchemaError``, ``UnsafeQueueFile``),
+  ``MessageNotFound``, ``DatabaseMissing``, ``ContentDropped`` (the store);
+  ``WorkerFailed``, ``FlushInterrupted`` (the flush).
+- Signals inside the queue: ``PgError`` (the libpq enqueue, made a
+  ``StoreError`` by its caller), ``ClaimsLost`` and ``Abandoned`` (the flush).
+
+The enqueue path imports this module on failures only (and the PostgreSQL
+one for ``PgError``): it imports nothing but the sender's errors and sysexits.
 """
 
 from __future__ import annotations
 
-from smtpq.sender.errors import SmtpqError, StoreError
+from smtpq.sender.errors import SmtpqError
 from smtpq.sender.sysexits import ExitCode
+
+# -- the store ------------------------------------------------------------------------
+
+
+class StoreError(SmtpqError):
+    """The queue store cannot be written (disk full, read-only database)."""
+
+    exit_code = ExitCode.EX_CANTCREAT
 
 
 class SchemaError(StoreError):
@@ -61,6 +80,42 @@ class ContentDropped(SmtpqError):
             f"message {message_id} was sent and its content is not kept "
             "(keep_sent_content = false): only its envelope and history are")
         self.message_id = message_id
+
+
+class PgError(Exception):
+    """A libpq failure (``enqueue.libpq``): its message and SQLSTATE (None: the connection
+    itself failed)."""
+
+    def __init__(self, message: str, sqlstate: str | None = None) -> None:
+        super().__init__(message)
+        self.sqlstate = sqlstate
+
+
+# -- the flush ------------------------------------------------------------------------
+
+
+class WorkerFailed(SmtpqError):
+    """A worker process of the flush failed (``flush.parallel``); its own error text and
+    exit code."""
+
+
+class FlushInterrupted(SmtpqError):
+    """The flush was stopped by a signal; what it had not started is queued again."""
+
+    exit_code = ExitCode.EX_TEMPFAIL
+
+
+class ClaimsLost(Exception):
+    """Some of this flusher's claims lapsed and another flusher may have taken them
+    (``flush.worker``)."""
+
+
+class Abandoned(BaseException):  # noqa: N818 - not an error: a person asked for it
+    """A second stop signal: leave the mail on the wire at once (``flush.stopping``).
+
+    A ``BaseException``, so that no ``except Exception`` on the way (the
+    SMTP client records failures as outcomes) mistakes it for a delivery failure.
+    """
 
 
 # Primary SQLite result codes (https://www.sqlite.org/rescode.html).

@@ -12,7 +12,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from smtpq.queue.states import MessageStatus, NoticeKind, RecipientStatus
+from smtpq.queue.states import MessageStatus, NoticeKind
+from smtpq.sender.delivery.outcome import RecipientStatus
 
 
 @dataclass(frozen=True)

@@ -1,7 +1,11 @@
-"""The states a queued message and each of its recipients go through.
+"""The states a queued message goes through, and the groups of states the queue acts on.
 
 Stored as their lowercase text values (text columns guarded by CHECK
-constraints), which are also the statuses ``smtpq list --json`` prints.
+constraints), which are also the statuses ``smtpq list --json`` prints.  A
+recipient's state is what the sender reports about it:
+``smtpq.sender.delivery.outcome.RecipientStatus``, stored as it is.  A new
+message is queued and a new recipient pending by the schema's defaults
+(``smtpq.queue.store.sql.models``), so no enqueue path spells either.
 
 Transitions of a message:
 
@@ -22,6 +26,8 @@ Transitions of a message:
 from __future__ import annotations
 
 import enum
+
+from smtpq.sender.delivery.outcome import RecipientStatus
 
 
 class MessageStatus(enum.StrEnum):
@@ -56,15 +62,6 @@ HOLDABLE = (MessageStatus.QUEUED, MessageStatus.DEFERRED)
 #: What ``smtpq list`` shows without ``--all``.
 PENDING = (MessageStatus.QUEUED, MessageStatus.DEFERRED, MessageStatus.SENDING,
            MessageStatus.HELD, MessageStatus.FAILED, MessageStatus.EXPIRED)
-
-
-class RecipientStatus(enum.StrEnum):
-    """Where one envelope recipient stands (RFC 5321 §3.3: RCPT replies are per recipient)."""
-
-    PENDING = "pending"  # not yet accepted by the server
-    SENT = "sent"  # accepted, and the server accepted DATA
-    DEFERRED = "deferred"  # 4xx to RCPT or to DATA: try again
-    FAILED = "failed"  # 5xx to RCPT or to DATA: give up on this recipient
 
 
 #: Recipients a flush still has to deliver to.

@@ -30,8 +30,8 @@ from smtpq.cli.main import cli
 from smtpq.queue.enqueue.submit import enqueue_message
 from smtpq.queue.new_message import NewMessage
 from smtpq.queue.records import AttemptRecord, RecipientResult
-from smtpq.queue.states import RecipientStatus
 from smtpq.queue.store.sql.store import open_store
+from smtpq.sender.delivery.outcome import RecipientStatus
 
 #: The installed console script (next to the venv's python).
 SMTPQ = Path(sys.executable).with_name("smtpq")

@@ -19,7 +19,7 @@ import click
 
 from smtpq.cli.common import open_queue, stdin_is_tty
 from smtpq.cli.render import counted, id_ranges
-from smtpq.queue.control.manage import Outcome, Queue, Selection, utc_now
+from smtpq.queue.control.manage import ActionResult, Queue, Selection, utc_now
 from smtpq.queue.durations import format_duration, parse_duration
 from smtpq.queue.states import HOLDABLE, REROUTABLE, RETRYABLE, REVIVABLE, MessageStatus
 from smtpq.sender.errors import UsageError
@@ -144,8 +144,8 @@ def retry(ids: tuple[int, ...], all_failed: bool, account: str | None,
     if account is None:
         _report("retried", queue.retry(now, ids=ids or None), nothing="nothing to retry")
         return
-    outcome = queue.reroute(now, account, os.environ, ids=ids or None, from_account=all_from_account)
-    _report(f"re-routed through account {account} and retried", outcome, nothing="nothing to retry")
+    result = queue.reroute(now, account, os.environ, ids=ids or None, from_account=all_from_account)
+    _report(f"re-routed through account {account} and retried", result, nothing="nothing to retry")
 
 
 @click.command()
@@ -221,12 +221,12 @@ def _confirmed(queue: Queue, selection: Selection, older_than: timedelta | None)
     return click.confirm(f"Purge {what}?", default=False, err=True)
 
 
-def _report(verb: str, outcome: Outcome, *, nothing: str) -> None:
+def _report(verb: str, result: ActionResult, *, nothing: str) -> None:
     """Print what was done, then fail with every refused id (if any)."""
-    if outcome.done:
-        click.echo(f"{verb} {counted(len(outcome.done), 'message')}: {id_ranges(outcome.done)}")
-    elif not outcome.refused:
+    if result.done:
+        click.echo(f"{verb} {counted(len(result.done), 'message')}: {id_ranges(result.done)}")
+    elif not result.refused:
         click.echo(nothing)
-    error = outcome.error()
+    error = result.error()
     if error is not None:
         raise error

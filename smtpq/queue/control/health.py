@@ -110,10 +110,10 @@ def assess(health: Health, limits: Thresholds) -> tuple[int, str]:
             state = max(state, CRITICAL)
         elif warn is not None and value >= warn and (label != "oldest" or age is not None):
             state = max(state, WARNING)
-    final = counts.get("failed", 0) + counts.get("expired", 0)
-    if final:
+    failed, expired = counts.get(MessageStatus.FAILED, 0), counts.get(MessageStatus.EXPIRED, 0)
+    if failed + expired:
         state = max(state, WARNING)  # mail that will not go unless someone acts
-        problems.append(f"{counts.get('failed', 0)} failed, {counts.get('expired', 0)} expired")
+        problems.append(f"{failed} failed, {expired} expired")
     if health.dead:
         state = max(state, WARNING)
         problems.append(f"{len(health.dead)} held by a dead flusher")
@@ -122,7 +122,7 @@ def assess(health: Health, limits: Thresholds) -> tuple[int, str]:
     perfdata = " ".join([
         f"pending={pending};{_opt(limits.warn_count)};{_opt(limits.crit_count)};0",
         f"oldest={seconds}s;{_opt(_secs(limits.warn_age))};{_opt(_secs(limits.crit_age))};0",
-        f"failed={counts.get('failed', 0)};;;0", f"expired={counts.get('expired', 0)};;;0",
+        f"failed={failed};;;0", f"expired={expired};;;0",
         f"dead={len(health.dead)};;;0"])
     return state, f"SMTPQ {STATUS_WORDS[state]} - {text} | {perfdata}"
 

@@ -82,8 +82,9 @@ class Refusal(NamedTuple):
 
 
 @dataclass(frozen=True)
-class Outcome:
-    """What ``purge``/``retry`` did: the ids acted on, and the ids refused."""
+class ActionResult:
+    """What a management action (purge, retry, hold, release, re-route) did: the ids
+    acted on, and the ids refused (not a delivery ``Outcome``: ``flush.policy``)."""
 
     done: list[int]
     refused: list[Refusal] = field(default_factory=list)
@@ -242,13 +243,13 @@ class Queue:
 
     # -- changing ----------------------------------------------------------------
 
-    def purge(self, selection: Selection) -> Outcome:
+    def purge(self, selection: Selection) -> ActionResult:
         """Delete the selected messages (never one being sent); ids asked for and
         not deleted are refused when unknown or being sent."""
         if selection.ids is None and selection.statuses is None:
             raise ValueError("purge needs ids or statuses")
         if self._store is None:
-            return Outcome([], self._unknown(selection.ids or ()))
+            return ActionResult([], self._unknown(selection.ids or ()))
         store = self._store
         self._take_back_stranded(selection.ids or ())
         done = [message_id for ids in _id_batches(selection.ids)
@@ -258,39 +259,39 @@ class Queue:
             store.reclaim_space()  # the file shrinks (smtpq.queue.store.sql.space)
         refused = [self._purge_refusal(message_id)
                    for message_id in _left(selection.ids or (), done)]
-        return Outcome(done, [refusal for refusal in refused if refusal is not None])
+        return ActionResult(done, [refusal for refusal in refused if refusal is not None])
 
-    def retry(self, now: datetime, *, ids: Sequence[int] | None = None) -> Outcome:
+    def retry(self, now: datetime, *, ids: Sequence[int] | None = None) -> ActionResult:
         """Queue messages again, due now: the failed, expired, deferred or held ones
         in *ids*, or every failed and expired one."""
         if self._store is None:
-            return Outcome([], self._unknown(ids or ()))
+            return ActionResult([], self._unknown(ids or ()))
         store = self._store
         done = self._take_back_stranded(ids or (), now)
         done += [message_id for batch in _id_batches(ids)
                  for message_id in store.retry(now, ids=batch, all_failed=batch is None)]
-        return self._outcome(ids or (), done, REVIVABLE, "retried")
+        return self._result(ids or (), done, REVIVABLE, "retried")
 
-    def hold(self, now: datetime, ids: Sequence[int]) -> Outcome:
+    def hold(self, now: datetime, ids: Sequence[int]) -> ActionResult:
         """Keep the queued or deferred messages in *ids* back until released."""
         self._take_back_stranded(ids, now)  # a dead flusher's mail can be held at once
         done = self._each_batch(ids, lambda store, batch: store.hold(now, batch))
-        return self._outcome(ids, done, HOLDABLE, "held")
+        return self._result(ids, done, HOLDABLE, "held")
 
-    def release(self, now: datetime, ids: Sequence[int]) -> Outcome:
+    def release(self, now: datetime, ids: Sequence[int]) -> ActionResult:
         """Queue the held messages in *ids* again, due now."""
         done = self._each_batch(ids, lambda store, batch: store.release(now, batch))
-        return self._outcome(ids, done, (MessageStatus.HELD,), "released")
+        return self._result(ids, done, (MessageStatus.HELD,), "released")
 
     def reroute(self, now: datetime, account: str, env: Mapping[str, str], *,
-                ids: Sequence[int] | None = None, from_account: str | None = None) -> Outcome:
+                ids: Sequence[int] | None = None, from_account: str | None = None) -> ActionResult:
         """Send the messages in *ids* (or every unfinished one of *from_account*)
         through *account*, due now; nothing changes unless every new route
         resolves (else its ``ConfigError``, EX_CONFIG, as msmtp's)."""
         from smtpq.queue.control import reroute
 
         if self._store is None:
-            return Outcome([], self._unknown(ids or ()))
+            return ActionResult([], self._unknown(ids or ()))
         wanted = list(ids) if ids is not None else [
             entry.id for entry in self.entries(REROUTABLE) if entry.account == from_account]
         details = [detail for detail in map(self._store.get_message, dict.fromkeys(wanted))
@@ -298,7 +299,7 @@ class Queue:
         routes = reroute.plan(details, account, env)
         done = self._each_batch(list(routes), lambda store, batch: store.reroute(
             now, {message_id: routes[message_id] for message_id in batch}))
-        return self._outcome(ids or (), done, REROUTABLE, "re-routed")
+        return self._result(ids or (), done, REROUTABLE, "re-routed")
 
     # -- helpers -------------------------------------------------------------------
 
@@ -350,11 +351,11 @@ class Queue:
         return [message_id for batch in _id_batches(ids) if batch is not None
                 for message_id in change(store, batch)]
 
-    def _outcome(self, asked: Sequence[int], done: list[int],
-                 allowed: Sequence[MessageStatus], verb: str) -> Outcome:
+    def _result(self, asked: Sequence[int], done: list[int],
+                 allowed: Sequence[MessageStatus], verb: str) -> ActionResult:
         """*done*, and a refusal for each id in *asked* left alone."""
-        return Outcome(done, [self._refusal(message_id, allowed, verb)
-                              for message_id in _left(asked, done)])
+        return ActionResult(done, [self._refusal(message_id, allowed, verb)
+                                   for message_id in _left(asked, done)])
 
     def _refusal(self, message_id: int, allowed: Sequence[MessageStatus], verb: str) -> Refusal:
         """Why *message_id* was not *verb*: unknown, being sent, or in the wrong state."""

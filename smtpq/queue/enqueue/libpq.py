@@ -20,6 +20,8 @@ import ctypes
 import os
 import sys
 
+from smtpq.queue.errors import PgError
+
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (import cost)
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -33,14 +35,6 @@ RESULT_OK = (1, 2)
 PG_DIAG_SQLSTATE = ord("C")
 
 _library = None
-
-
-class PgError(Exception):
-    """A libpq failure: its message and SQLSTATE (None: the connection itself failed)."""
-
-    def __init__(self, message: str, sqlstate: str | None = None) -> None:
-        super().__init__(message)
-        self.sqlstate = sqlstate
 
 
 def load() -> object | None:

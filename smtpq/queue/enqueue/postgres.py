@@ -30,6 +30,7 @@ from smtpq.queue.enqueue.sqlite import (
     RECIPIENT_COLUMNS,
     utc_now_text,
 )
+from smtpq.queue.errors import PgError
 from smtpq.queue.store.rows import insert_chunks, message_row, recipient_rows
 from smtpq.queue.store.schema_version import HEAD
 
@@ -37,8 +38,8 @@ TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (import c
 if TYPE_CHECKING:
     from datetime import datetime
 
+    from smtpq.queue.errors import StoreError
     from smtpq.queue.new_message import Content, NewMessage
-    from smtpq.sender.errors import StoreError
 
 #: The SQLAlchemy URL schemes that mean libpq (psycopg) underneath.
 SCHEMES = ("postgresql://", "postgresql+psycopg://")
@@ -118,7 +119,7 @@ def _store(lib: object, uri: str, where: str, message: NewMessage, content: Cont
     """The new message's id, or None (nothing written) when the schema is not HEAD."""
     try:
         connection = libpq.Connection(lib, uri, SETTINGS)
-    except libpq.PgError as error:
+    except PgError as error:
         raise _store_error(error, where) from None
     try:
         connection.execute("BEGIN ISOLATION LEVEL READ COMMITTED")
@@ -127,7 +128,7 @@ def _store(lib: object, uri: str, where: str, message: NewMessage, content: Cont
         message_id = _insert(connection, message, content, now)
         connection.execute("COMMIT")
         return message_id
-    except libpq.PgError as error:
+    except PgError as error:
         raise _store_error(error, where) from None
     finally:
         connection.close()  # without COMMIT (an error, KeyboardInterrupt): rolled back
@@ -137,7 +138,7 @@ def _schema_version(connection: libpq.Connection) -> str | None:
     """The Alembic revision of the database, None when it has none (one query)."""
     try:
         rows = connection.execute("SELECT version_num FROM alembic_version FOR SHARE")
-    except libpq.PgError as error:
+    except PgError as error:
         if error.sqlstate == UNDEFINED_TABLE:
             return None  # a new, empty database: migrate it
         raise
@@ -160,9 +161,9 @@ def _insert(connection: libpq.Connection, message: NewMessage, content: Content,
     return int(message_id)
 
 
-def _store_error(error: libpq.PgError, where: str) -> StoreError:
+def _store_error(error: PgError, where: str) -> StoreError:
     """The ``StoreError`` the store path would raise (``errors.database_error``)."""
-    from smtpq.sender.errors import StoreError
+    from smtpq.queue.errors import StoreError
     from smtpq.sender.sysexits import ExitCode
 
     temporary = error.sqlstate is None or error.sqlstate[:2] in TEMPORARY

@@ -27,17 +27,18 @@ if TYPE_CHECKING:
 
     from smtpq.queue.new_message import Content, NewMessage
 
-# The columns each INSERT names.  Every column but the generated ids is given
-# explicitly (no reliance on database defaults); tests/queue compares these to
-# smtpq.queue.store.sql.models so that a schema change cannot silently bypass this path.
+# The columns each INSERT names.  Every column is given explicitly but the generated
+# ids and the status, which the schema's defaults make queued / pending (so this path
+# spells no status); tests/queue compares these to smtpq.queue.store.sql.models so
+# that a schema change cannot silently bypass this path.
 MESSAGE_COLUMNS = (
-    "status", "account", "config_file", "options", "envelope_from", "size", "msgid",
+    "account", "config_file", "options", "envelope_from", "size", "msgid",
     "subject", "created", "queued_at", "next_attempt", "attempts", "deferrals",
     "last_exit_code", "last_smtp_status", "last_smtp_message", "claimed_by",
     "claim_expires", "finished", "claim_token", "notice_of", "warned", "bounced",
 )
-RECIPIENT_COLUMNS = ("message_id", "position", "address", "status", "smtp_status",
-                     "smtp_message", "updated")
+RECIPIENT_COLUMNS = ("message_id", "position", "address", "smtp_status", "smtp_message",
+                     "updated")
 CHUNK_COLUMNS = ("message_id", "seq", "data")
 
 

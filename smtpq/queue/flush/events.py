@@ -13,18 +13,23 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Iterable
 
+from smtpq.queue.flush.policy import Outcome
 from smtpq.queue.flush.verdict import Verdict
 from smtpq.queue.records import ClaimedMessage, MessageDetail
-from smtpq.queue.states import MessageStatus, RecipientStatus
+from smtpq.queue.states import MessageStatus
+from smtpq.sender.delivery.outcome import RecipientStatus
 from smtpq.sender.sysexits import ExitCode
 
-#: Event kinds, worst last (also the words of the printed lines).
-SENT, UNREACHABLE, DEFERRED, FAILED, EXPIRED = "sent", "unreachable", "deferred", "failed", "expired"
+#: Event kinds, worst last (also the words of the printed lines): the status the mail
+#: went to, or the policy's "unreachable" for mail given back to the queue because its
+#: server could not be reached.
+SENT = MessageStatus.SENT
+UNREACHABLE: str = Outcome.UNREACHABLE.value
+DEFERRED, FAILED, EXPIRED = MessageStatus.DEFERRED, MessageStatus.FAILED, MessageStatus.EXPIRED
 #: Kinds that are final: the mail will not be sent unless someone retries it.
 FOR_GOOD = frozenset({FAILED, EXPIRED})
-_KIND = {MessageStatus.SENT: SENT, MessageStatus.QUEUED: UNREACHABLE,
-         MessageStatus.DEFERRED: DEFERRED, MessageStatus.FAILED: FAILED,
-         MessageStatus.EXPIRED: EXPIRED}
+_KIND = {MessageStatus.QUEUED: UNREACHABLE, SENT: SENT, DEFERRED: DEFERRED, FAILED: FAILED,
+         EXPIRED: EXPIRED}
 
 
 @dataclasses.dataclass(frozen=True)

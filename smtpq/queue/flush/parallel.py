@@ -32,6 +32,7 @@ import struct
 from datetime import UTC, datetime
 from typing import Any
 
+from smtpq.queue.errors import WorkerFailed
 from smtpq.queue.flush import stopping
 from smtpq.queue.flush import worker as flush
 from smtpq.queue.flush.events import FlushEvent
@@ -44,10 +45,6 @@ MIN_SHARE = 8
 #: The counts a worker reports (``FlushReport`` fields).
 COUNTS = ("sent", "deferred", "failed", "expired", "unreachable", "given_back")
 _SLOT = struct.Struct(f"{len(COUNTS)}q")
-
-
-class WorkerFailed(SmtpqError):
-    """A worker process of the flush failed; its own error text and exit code."""
 
 
 def drain_in_parallel(rounds: Rounds, after_id: int, workers: int) -> int:

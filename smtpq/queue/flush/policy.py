@@ -27,6 +27,7 @@ from datetime import datetime, timedelta
 from typing import Literal, Protocol
 
 from smtpq.queue.states import MessageStatus
+from smtpq.sender.delivery.outcome import FailureKind
 
 
 class Outcome(enum.Enum):
@@ -38,32 +39,22 @@ class Outcome(enum.Enum):
     UNREACHABLE = "unreachable"
 
 
-class Failure(enum.Enum):
-    """A failure that came without (or instead of) an SMTP reply code."""
-
-    HOST_NOT_FOUND = "host-not-found"  # name lookup failed (msmtp: EX_NOHOST)
-    CONNECT_FAILED = "connect-failed"  # refused, no route, connect timeout (EX_TEMPFAIL)
-    CONNECTION_LOST = "connection-lost"  # dropped or timed out after connecting
-    TLS_FAILED = "tls-failed"  # handshake or certificate verification failed
-    PROTOCOL_ERROR = "protocol-error"  # a reply that is not SMTP
-    LOCAL_ERROR = "local-error"  # e.g. passwordeval failed, account gone: fixable by the user
-    BAD_MESSAGE = "bad-message"  # the stored mail cannot be sent as it is
-
-
+#: What each kind of failure without a deciding reply (the sender's ``FailureKind``) means.
 _FAILURE_OUTCOME = {
-    Failure.HOST_NOT_FOUND: Outcome.UNREACHABLE,
-    Failure.CONNECT_FAILED: Outcome.UNREACHABLE,
-    Failure.CONNECTION_LOST: Outcome.TEMPORARY,  # RFC 5321 §3.8: as a 451
+    FailureKind.HOST_NOT_FOUND: Outcome.UNREACHABLE,  # name lookup failed (msmtp: EX_NOHOST)
+    FailureKind.CONNECT_FAILED: Outcome.UNREACHABLE,  # refused, no route, connect timeout
+    FailureKind.CONNECTION_LOST: Outcome.TEMPORARY,  # RFC 5321 §3.8: as a 451
     # Retried until max_age rather than failed at once: captive portals and
     # expired certificates get fixed, and the user can see the reason in history.
-    Failure.TLS_FAILED: Outcome.TEMPORARY,
-    Failure.PROTOCOL_ERROR: Outcome.TEMPORARY,
-    Failure.LOCAL_ERROR: Outcome.TEMPORARY,
-    Failure.BAD_MESSAGE: Outcome.PERMANENT,
+    FailureKind.TLS_FAILED: Outcome.TEMPORARY,
+    FailureKind.PROTOCOL_ERROR: Outcome.TEMPORARY,
+    # e.g. passwordeval failed, account gone: fixable by the user
+    FailureKind.LOCAL_ERROR: Outcome.TEMPORARY,
+    FailureKind.BAD_MESSAGE: Outcome.PERMANENT,  # the stored mail cannot be sent as it is
 }
 
 
-def classify(reply_code: int | None = None, failure: Failure | None = None) -> Outcome:
+def classify(reply_code: int | None = None, failure: FailureKind | None = None) -> Outcome:
     """The outcome of an SMTP reply code, or of a failure that had none (give exactly one)."""
     if (reply_code is None) == (failure is None):
         raise ValueError("classify needs exactly one of reply_code and failure")
@@ -97,14 +88,6 @@ class RandomSource(Protocol):
     def random(self) -> float: ...
 
 
-class Expired(enum.Enum):
-    """The message is past ``max_age``: no more attempts."""
-
-    EXPIRED = "expired"
-
-
-EXPIRED = Expired.EXPIRED
-
 #: Each back-off is spread over ±20 %, so messages that failed together do not
 #: all come due in the same instant.
 JITTER = 0.2
@@ -124,8 +107,9 @@ def backoff(deferrals: int, settings: RetrySettings, rng: RandomSource) -> timed
 
 def next_attempt(deferrals: int, queued_at: datetime, now: datetime, outcome: Outcome,
                  settings: RetrySettings, rng: RandomSource
-                 ) -> datetime | Literal[Expired.EXPIRED]:
-    """When to try a message again after a TEMPORARY or UNREACHABLE *outcome*.
+                 ) -> datetime | Literal[MessageStatus.EXPIRED]:
+    """When to try a message again after a TEMPORARY or UNREACHABLE *outcome*, or
+    ``MessageStatus.EXPIRED`` when it is past ``max_age``: no more attempts.
 
     *deferrals* counts the earlier temporary failures (unreachable ones do not
     count).  The last attempt is made at ``queued_at + max_age`` at the latest;
@@ -135,7 +119,7 @@ def next_attempt(deferrals: int, queued_at: datetime, now: datetime, outcome: Ou
         raise ValueError(f"no next attempt after a {outcome.value} outcome")
     deadline = queued_at + settings.max_age
     if now >= deadline:
-        return EXPIRED
+        return MessageStatus.EXPIRED
     if outcome is Outcome.UNREACHABLE:
         return now  # due again at once; the next flush decides when that is
     return min(now + backoff(deferrals, settings, rng), deadline)
@@ -162,7 +146,7 @@ def decide(outcome: Outcome, *, deferrals: int, queued_at: datetime, now: dateti
     if outcome is Outcome.PERMANENT:
         return Decision(MessageStatus.FAILED)
     when = next_attempt(deferrals, queued_at, now, outcome, settings, rng)
-    if when is EXPIRED:
+    if when is MessageStatus.EXPIRED:
         return Decision(MessageStatus.EXPIRED)
     status = MessageStatus.QUEUED if outcome is Outcome.UNREACHABLE else MessageStatus.DEFERRED
     return Decision(status, when)

@@ -37,11 +37,11 @@ from smtpq.sender.delivery.outcome import (
 )
 from smtpq.sender.delivery.pipeline import deliver_all
 from smtpq.sender.delivery.report import write_log
-from smtpq.sender.errors import SmtpqError
-from smtpq.sender.protocol.failures import (
+from smtpq.sender.errors import (
     NetworkError,
     ProtocolError,
     ServerRejection,
+    SmtpqError,
     StageTimeout,
 )
 from smtpq.sender.sysexits import ExitCode

@@ -24,6 +24,8 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from types import FrameType
 
+from smtpq.queue.errors import Abandoned
+
 #: The signals that ask a flusher to stop (Ctrl-C; systemd's and kill's default).
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 #: What a flusher sends its worker processes for each stop signal it got.
@@ -31,14 +33,6 @@ WORKER_SIGNAL = signal.SIGUSR1
 
 _state = {"count": 0}
 _workers: list[int] = []
-
-
-class Abandoned(BaseException):  # noqa: N818 - not an error: a person asked for it
-    """A second stop signal: leave the mail on the wire at once.
-
-    A ``BaseException``, so that no ``except Exception`` on the way (the
-    SMTP client records failures as outcomes) mistakes it for a delivery failure.
-    """
 
 
 def requested() -> bool:

@@ -11,17 +11,9 @@ from __future__ import annotations
 import dataclasses
 from datetime import UTC, datetime
 
-from smtpq.queue.flush.policy import Failure, Outcome, classify
+from smtpq.queue.flush.policy import Outcome, classify
 from smtpq.queue.records import AttemptRecord, Recipient, RecipientResult
-from smtpq.queue.states import RecipientStatus
-from smtpq.sender.delivery.outcome import DeliveryOutcome, RecipientState
-
-_STATUS = {
-    RecipientState.SENT: RecipientStatus.SENT,
-    RecipientState.DEFERRED: RecipientStatus.DEFERRED,
-    RecipientState.FAILED: RecipientStatus.FAILED,
-    RecipientState.PENDING: RecipientStatus.PENDING,
-}
+from smtpq.sender.delivery.outcome import DeliveryOutcome, RecipientStatus
 
 
 @dataclasses.dataclass(frozen=True)
@@ -36,14 +28,14 @@ class Verdict:
 def judge(outcome: DeliveryOutcome, recipients: tuple[Recipient, ...]) -> Verdict:
     """Turn a courier's *outcome* for a message sent to *recipients* into a ``Verdict``."""
     results = tuple(
-        RecipientResult(r.position, _STATUS[o.state], o.smtp_status, _joined(o.smtp_message))
+        RecipientResult(r.position, o.state, o.smtp_status, _joined(o.smtp_message))
         for r, o in zip(recipients, outcome.recipients, strict=True))
     return Verdict(_message_outcome(outcome, results), results, attempt_record(outcome))
 
 
 def _message_outcome(outcome: DeliveryOutcome, results: tuple[RecipientResult, ...]) -> Outcome:
     if outcome.failure is not None:
-        return classify(failure=Failure(outcome.failure))
+        return classify(failure=outcome.failure)
     statuses = {r.status for r in results}
     if statuses == {RecipientStatus.SENT}:
         return Outcome.DELIVERED

@@ -42,6 +42,7 @@ from collections.abc import Callable, Collection, Mapping
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
+from smtpq.queue.errors import ClaimsLost
 from smtpq.queue.flush import holders, stopping
 from smtpq.queue.flush.events import FlushEvent, exit_status, from_expired, from_verdict
 from smtpq.queue.flush.lock import adopt_lock, lock_path, release, stamped_holder, try_lock
@@ -49,8 +50,9 @@ from smtpq.queue.flush.policy import Outcome, decide
 from smtpq.queue.flush.verdict import Verdict, judge
 from smtpq.queue.records import ClaimedMessage, Transition
 from smtpq.queue.settings import QueueSettings
-from smtpq.queue.states import MessageStatus, RecipientStatus
+from smtpq.queue.states import MessageStatus
 from smtpq.queue.store.interface import QueueStore
+from smtpq.sender.delivery.outcome import RecipientStatus
 
 if TYPE_CHECKING:
     from smtpq.queue.flush.routes import RouteKey
@@ -340,10 +342,6 @@ class Rounds:
         given = self.store.release_claims([worker.worker_id], _now())
         self.report.given_back += len(given)
         self.report.interrupted = True
-
-
-class ClaimsLost(Exception):
-    """Some of this flusher's claims lapsed and another flusher may have taken them."""
 
 
 class Worker:

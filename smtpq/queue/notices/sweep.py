@@ -33,9 +33,10 @@ from smtpq.queue.notices import dsn
 from smtpq.queue.notices.hook import notify
 from smtpq.queue.records import MessageDetail, RecipientState
 from smtpq.queue.settings import Bounce, QueueSettings
-from smtpq.queue.states import NoticeKind, RecipientStatus
+from smtpq.queue.states import NoticeKind
 from smtpq.queue.store.interface import QueueStore
 from smtpq.sender.config.settings import Account
+from smtpq.sender.delivery.outcome import RecipientStatus
 from smtpq.sender.errors import SmtpqError
 
 #: RET=FULL returns the whole mail up to this size; a larger one, its headers only

@@ -33,7 +33,7 @@ import os
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (import cost)
 if TYPE_CHECKING:
-    from smtpq.sender.errors import StoreError
+    from smtpq.queue.errors import StoreError
 
 SUFFIX = ".marker"
 _PREFIX = b"smtpq-queue high="
@@ -126,7 +126,7 @@ def check_high_water(database: str, connection: object) -> None:
 
 
 def queue_lost(database: str, what: str) -> StoreError:
-    from smtpq.sender.errors import StoreError  # only on this failure path
+    from smtpq.queue.errors import StoreError  # only on this failure path
     from smtpq.sender.sysexits import ExitCode
 
     return StoreError(what, exit_code=ExitCode.EX_IOERR, details=(

@@ -1,7 +1,10 @@
 """The rows one enqueued mail becomes: shared by the stdlib fast path and the SQLAlchemy store.
 
 Both enqueue paths build their INSERTs from these functions, so what a new
-message looks like in the database is decided in exactly one place.  The mail
+message looks like in the database is decided in exactly one place.  Its
+status is not among the columns: a new message is queued and a new recipient
+pending by the schema's defaults (``smtpq.queue.store.sql.models``), so the
+enqueue path neither spells a status nor creates the ``enum`` classes.  The mail
 itself is cut into ``CHUNK_SIZE`` pieces (``message_chunks``) so that a 200 MB
 mail is stored and read back with flat memory, on SQLite and PostgreSQL alike.
 """
@@ -16,23 +19,18 @@ if TYPE_CHECKING:
 
     from smtpq.queue.new_message import Content, NewMessage
 
-#: ``MessageStatus.QUEUED`` and ``RecipientStatus.PENDING`` as stored: spelled out so
-#: that enqueue does not create the ``states`` enums (tests/queue check they agree).
-QUEUED = "queued"
-PENDING = "pending"
-
 #: Bytes per stored chunk: large enough that a chunk costs one row, small enough
 #: that holding one (or two, while re-chunking) in memory does not matter.
 CHUNK_SIZE = 1 << 20
 
 
 def message_row(message: NewMessage, now: datetime | str) -> dict[str, Any]:
-    """Every column of a new ``messages`` row except ``id``; ``size`` is filled in later.
+    """Every column of a new ``messages`` row but ``id`` and ``status`` (the schema's
+    default: queued); ``size`` is filled in later.
 
     *now* is a datetime, or (the stdlib SQLite path) the text it is stored as.
     """
     return {
-        "status": QUEUED,
         "account": message.account,
         "config_file": message.config_file,
         "options": encode_options(message.options),
@@ -62,13 +60,13 @@ def message_row(message: NewMessage, now: datetime | str) -> dict[str, Any]:
 
 def recipient_rows(message_id: int, message: NewMessage,
                    now: datetime | str) -> list[dict[str, Any]]:
-    """Every column of the new ``recipients`` rows except ``id``."""
+    """Every column of the new ``recipients`` rows but ``id`` and ``status`` (the schema's
+    default: pending)."""
     return [
         {
             "message_id": message_id,
             "position": position,
             "address": address,
-            "status": PENDING,
             "smtp_status": None,
             "smtp_message": None,
             "updated": now,

@@ -19,8 +19,8 @@ import base64
 import binascii
 
 from smtpq.sender.auth.channel import AuthChannel
-from smtpq.sender.auth.sasl.base import BASE64_ERROR, Mechanism, MechanismError
-from smtpq.sender.errors import DeliveryError
+from smtpq.sender.auth.sasl.base import BASE64_ERROR, Mechanism
+from smtpq.sender.errors import DeliveryError, MechanismError
 from smtpq.sender.protocol.reply import Reply
 from smtpq.sender.sysexits import ExitCode
 

@@ -25,6 +25,7 @@ from __future__ import annotations
 from smtpq.sender.config import values
 from smtpq.sender.config.paths import expand_tilde
 from smtpq.sender.config.settings import HeaderPolicy, Protocol
+from smtpq.sender.errors import NeedsArgument, TakesNoArgument
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (import cost)
 if TYPE_CHECKING:
@@ -34,14 +35,6 @@ if TYPE_CHECKING:
 
     #: Converts an argument (and the environment, for ``~``) to a field value.
     Converter = Callable[[str, Mapping[str, str]], object]
-
-
-class NeedsArgument(Exception):
-    """``command X needs an argument``."""
-
-
-class TakesNoArgument(Exception):
-    """``command X does not take an argument``."""
 
 
 class Command:

@@ -26,6 +26,7 @@ import stat
 
 from smtpq.sender.config import diagnostics, paths
 from smtpq.sender.config.parser import parse_config
+from smtpq.sender.errors import CannotOpenConfig
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (import cost)
 if TYPE_CHECKING:
@@ -65,21 +66,17 @@ class LoadedConfig:
         return f"account {name} not found in {' and '.join(loaded)}"
 
 
-class _CannotOpen(Exception):
-    """fopen() failed; the message is its strerror()."""
-
-
 def _read(path: str) -> bytes:
-    """The file's bytes; _CannotOpen where fopen() fails, InputError where reading does."""
+    """The file's bytes; CannotOpenConfig where fopen() fails, InputError where reading does."""
     try:
         handle = open(path, "rb")  # noqa: SIM115 - opening and reading fail differently
     except IsADirectoryError:
         # fopen() succeeds on a directory, fgets() then fails: CONF_EIO (verified).
         raise diagnostics.file_input_error(path, "input error") from None
     except OSError as error:
-        raise _CannotOpen(os.strerror(error.errno) if error.errno else str(error)) from None
+        raise CannotOpenConfig(os.strerror(error.errno) if error.errno else str(error)) from None
     except ValueError:  # a NUL in the name: C would see a shorter, missing name
-        raise _CannotOpen(os.strerror(errno.ENOENT)) from None
+        raise CannotOpenConfig(os.strerror(errno.ENOENT)) from None
     try:
         with handle:
             return handle.read()
@@ -93,7 +90,7 @@ def _load_system(
     path = paths.system_config_path(env)
     try:
         data = _read(path)
-    except _CannotOpen as error:
+    except CannotOpenConfig as error:
         notes.append(f"ignoring system configuration file {path}: {error}")
         return None
     parsed = parse_config(data, path, env=env, evaluator=evaluator)
@@ -108,7 +105,7 @@ def _load_user(
     path = given if given is not None else paths.user_config_path(env)
     try:
         data = _read(path)
-    except _CannotOpen as error:
+    except CannotOpenConfig as error:
         if given is not None:
             raise diagnostics.file_input_error(path, str(error)) from None
         notes.append(f"ignoring user configuration file {path}: {error}")

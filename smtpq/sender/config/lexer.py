@@ -20,6 +20,7 @@ survives a round trip (``os.fsencode``-style).
 
 from __future__ import annotations
 
+from smtpq.sender.errors import LineTooLong
 from smtpq.sender.record import FrozenRecord
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (import cost)
@@ -45,13 +46,6 @@ class Line(FrozenRecord):
         self._freeze(number=number, command=command, argument=argument)
 
 
-class LineTooLong(Exception):
-    """A line does not fit msmtp's buffer; the message is msmtp's."""
-
-    def __init__(self) -> None:
-        super().__init__(f"line longer than {LINE_LIMIT} characters")
-
-
 def decode(raw: bytes) -> str:
     return raw.decode("utf-8", "surrogateescape")
 
@@ -75,7 +69,7 @@ def chunk_text(chunk: bytes) -> str:
         if c_string.endswith(b"\r"):
             c_string = c_string[:-1]
     elif len(c_string) == LINE_LIMIT:
-        raise LineTooLong()
+        raise LineTooLong(LINE_LIMIT)
     return decode(c_string)
 
 

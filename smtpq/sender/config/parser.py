@@ -27,8 +27,9 @@ Structure rules, each verified against the binary:
 from __future__ import annotations
 
 from smtpq.sender.config import commands, diagnostics
-from smtpq.sender.config.lexer import Line, LineTooLong, read_lines, split_line, trim_string
+from smtpq.sender.config.lexer import Line, read_lines, split_line, trim_string
 from smtpq.sender.config.settings import Account
+from smtpq.sender.errors import LineTooLong, NeedsArgument, TakesNoArgument
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (import cost)
 if TYPE_CHECKING:
@@ -152,9 +153,9 @@ class _Reader:
             commands.apply(self.current, name, arg, self.env)
         except KeyError:
             raise diagnostics.unknown_command(self.conffile, number, name) from None
-        except commands.NeedsArgument:
+        except NeedsArgument:
             raise diagnostics.needs_argument(self.conffile, number, name) from None
-        except commands.TakesNoArgument:
+        except TakesNoArgument:
             raise diagnostics.takes_no_argument(self.conffile, number, name) from None
         except ValueError:
             raise diagnostics.invalid_argument(self.conffile, number, name, arg) from None

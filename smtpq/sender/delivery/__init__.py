@@ -6,7 +6,7 @@
 * :func:`~.pipeline.deliver_all` — many mails through a courier, pipelined across mails;
 * :class:`~.courier.OutgoingMail` — envelope + streamed content;
 * :class:`~.outcome.DeliveryOutcome`, :class:`~.outcome.RecipientOutcome`,
-  :class:`~.outcome.RecipientState`, :class:`~.outcome.FailureKind`;
+  :class:`~.outcome.RecipientStatus`, :class:`~.outcome.FailureKind`;
 * :func:`~.report.write_log`, :func:`~.report.report` — msmtp's log and stderr.
 
 Nothing is imported here, so importing one module stays cheap (the sendmail

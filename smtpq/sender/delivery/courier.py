@@ -28,9 +28,8 @@ import time
 
 from smtpq.sender.delivery.outcome import Attempt, DeliveryOutcome, Stage, from_error, from_result
 from smtpq.sender.delivery.sessions import MsmtpSession
-from smtpq.sender.errors import DeliveryError, SmtpqError
+from smtpq.sender.errors import CapabilityMissing, DeliveryError, SmtpqError, StageTimeout
 from smtpq.sender.message.wire import CHUNK_SIZE, WireEncoder, data_chunks
-from smtpq.sender.protocol.failures import CapabilityMissing, StageTimeout
 from smtpq.sender.protocol.transaction import Policy, run_transaction
 from smtpq.sender.record import Record
 from smtpq.sender.sysexits import ExitCode

@@ -18,17 +18,20 @@ success logs no ``smtpstatus`` either (msmtp keeps no reply for it).
 
 from __future__ import annotations
 
-from smtpq.sender.errors import SmtpqError
-from smtpq.sender.log.line import LogRecord, format_log_line
-from smtpq.sender.protocol.failures import (
+import enum
+
+from smtpq.sender.errors import (
     CapabilityMissing,
     MessageTooLarge,
     NetworkError,
     ProtocolError,
     ServerRejection,
+    SmtpqError,
     StageTimeout,
     TlsError,
 )
+from smtpq.sender.log.line import LogRecord, format_log_line
+from smtpq.sender.protocol.reply import HUNG_UP
 from smtpq.sender.record import FrozenRecord
 from smtpq.sender.sysexits import ExitCode
 
@@ -40,27 +43,27 @@ if TYPE_CHECKING:
     from smtpq.sender.protocol.reply import Reply
     from smtpq.sender.protocol.transaction import TransactionResult
 
-#: The protocol layer's (msmtp's) text for end of stream where a reply was due.
-HUNG_UP = "the server sent an empty reply"
 #: msmtp's log ``errormsg`` for an LMTP mail some recipients refused after DATA.
 LMTP_PARTIAL = "delivery to one or more recipients failed"
 
 
-# The states and kinds are string constants, not enums (``import enum`` costs
-# ~3 ms of a --send-now; see smtpq.sender.sysexits); the queue's enums of the
-# same values take them as they are (``RecipientStatus(state)``).
+# The vocabulary of an attempt, defined here once: the queue stores a recipient's
+# RecipientStatus as it is (``recipients.status``) and maps a FailureKind to its
+# retry decision (``smtpq.queue.flush.policy``).  Enums, which the queue needs (a
+# column type, a value read back): a send loads ``enum`` with Python's socket.py anyway.
 
-class RecipientState:
-    """One recipient after an attempt (the values of the queue's ``RecipientStatus``)."""
+class RecipientStatus(enum.StrEnum):
+    """One envelope recipient after an attempt, and in the queue until the next one
+    (RFC 5321 §3.3: RCPT replies are per recipient)."""
 
-    PENDING = "pending"  # not tried, or the attempt broke off before its verdict
-    SENT = "sent"  # the server took the mail for this recipient
+    PENDING = "pending"  # not tried yet, or the attempt broke off before its verdict
+    SENT = "sent"  # the server took the mail for this recipient (RCPT and DATA accepted)
     DEFERRED = "deferred"  # a 4xx (or other non-5xx refusal) decided it: try again
     FAILED = "failed"  # a 5xx decided it: give up on this recipient
 
 
-class FailureKind:
-    """A failure without a deciding SMTP reply (the values of the queue's ``policy.Failure``).
+class FailureKind(enum.StrEnum):
+    """A failure without a deciding SMTP reply.
 
     ``None`` in an outcome means: success, or the server's reply decides.
     """
@@ -74,7 +77,7 @@ class FailureKind:
     BAD_MESSAGE = "bad-message"  # the mail itself cannot be sent (too large)
 
 
-class Stage:
+class Stage(enum.StrEnum):
     """Where an attempt failed (decides the kind of some failures)."""
 
     CONNECT = "connect"  # dial, TLS, greeting, EHLO, STARTTLS
@@ -92,17 +95,17 @@ class RecipientOutcome(FrozenRecord):
     FIELDS = ("address", "state", "smtp_status", "smtp_message")
 
     address: str
-    state: str  # a RecipientState
+    state: RecipientStatus
     smtp_status: int | None
     smtp_message: tuple[str, ...]
 
-    def __init__(self, address: str, state: str, smtp_status: int | None = None,
+    def __init__(self, address: str, state: RecipientStatus, smtp_status: int | None = None,
                  smtp_message: tuple[str, ...] = ()) -> None:
         self._freeze(address=address, state=state, smtp_status=smtp_status,
                      smtp_message=smtp_message)
 
     @classmethod
-    def decided_by(cls, address: str, state: str,
+    def decided_by(cls, address: str, state: RecipientStatus,
                    reply: Reply | None) -> RecipientOutcome:
         if reply is None:
             return cls(address, state)
@@ -125,7 +128,7 @@ class DeliveryOutcome(FrozenRecord):
     smtp_message: tuple[str, ...]  # its lines (smtpmsg=), without CRLF
     errormsg: str | None  # msmtp's error text (errormsg=), None on success
     mailsize: int  # msmtp's mailsize of what was sent (0 if DATA never went); logged on success
-    failure: str | None  # a FailureKind, set when no server reply decides the failure
+    failure: FailureKind | None  # set when no server reply decides the failure
     log_line: str  # msmtp's log line without the time stamp
     started: float  # time.time() when the attempt began
     finished: float
@@ -135,7 +138,7 @@ class DeliveryOutcome(FrozenRecord):
     def __init__(self, exit_code: int, envelope_from: str,
                  recipients: tuple[RecipientOutcome, ...], smtp_status: int | None,
                  smtp_message: tuple[str, ...], errormsg: str | None, mailsize: int,
-                 failure: str | None, log_line: str, started: float, finished: float,
+                 failure: FailureKind | None, log_line: str, started: float, finished: float,
                  error: SmtpqError | None = None) -> None:
         self._freeze(exit_code=exit_code, envelope_from=envelope_from, recipients=recipients,
                      smtp_status=smtp_status, smtp_message=smtp_message, errormsg=errormsg,
@@ -149,11 +152,11 @@ class DeliveryOutcome(FrozenRecord):
 
     @property
     def delivered(self) -> tuple[str, ...]:
-        return tuple(r.address for r in self.recipients if r.state is RecipientState.SENT)
+        return tuple(r.address for r in self.recipients if r.state is RecipientStatus.SENT)
 
     @property
     def undelivered(self) -> tuple[RecipientOutcome, ...]:
-        return tuple(r for r in self.recipients if r.state is not RecipientState.SENT)
+        return tuple(r for r in self.recipients if r.state is not RecipientStatus.SENT)
 
     @property
     def partial(self) -> bool:
@@ -163,9 +166,9 @@ class DeliveryOutcome(FrozenRecord):
 
 # -- recipient fates ---------------------------------------------------------------
 
-def _by_class(reply: Reply) -> str:
+def _by_class(reply: Reply) -> RecipientStatus:
     """RFC 5321 §4.2.1: 5yz is permanent; anything else that refused is worth retrying."""
-    return RecipientState.FAILED if reply.code // 100 == 5 else RecipientState.DEFERRED
+    return RecipientStatus.FAILED if reply.code // 100 == 5 else RecipientStatus.DEFERRED
 
 
 def _fate(result: TransactionResult, index: int) -> RecipientOutcome:
@@ -175,7 +178,7 @@ def _fate(result: TransactionResult, index: int) -> RecipientOutcome:
     if mail is not None and mail.code != 250:  # MAIL FROM refused: it decides for everyone
         return RecipientOutcome.decided_by(r.address, _by_class(mail), mail)
     if mail is None or r.rcpt_reply is None:  # the transaction stopped before this RCPT
-        return RecipientOutcome.decided_by(r.address, RecipientState.PENDING, None)
+        return RecipientOutcome.decided_by(r.address, RecipientStatus.PENDING, None)
     if not r.accepted:
         return RecipientOutcome.decided_by(r.address, _by_class(r.rcpt_reply), r.rcpt_reply)
     if not result.data_sent:
@@ -183,11 +186,11 @@ def _fate(result: TransactionResult, index: int) -> RecipientOutcome:
         if data is not None and data.code != 354:
             return RecipientOutcome.decided_by(r.address, _by_class(data), data)
         # accepted, but the mail did not go (msmtp: another recipient was refused)
-        return RecipientOutcome.decided_by(r.address, RecipientState.PENDING, r.rcpt_reply)
+        return RecipientOutcome.decided_by(r.address, RecipientStatus.PENDING, r.rcpt_reply)
     final = r.data_reply
     if final is None:
-        return RecipientOutcome.decided_by(r.address, RecipientState.PENDING, None)
-    state = RecipientState.SENT if final.code == 250 else _by_class(final)
+        return RecipientOutcome.decided_by(r.address, RecipientStatus.PENDING, None)
+    state = RecipientStatus.SENT if final.code == 250 else _by_class(final)
     return RecipientOutcome.decided_by(r.address, state, final)
 
 
@@ -211,7 +214,7 @@ _NETWORK_KINDS = {
 }
 
 
-def failure_kind(error: SmtpqError, stage: str) -> str | None:
+def failure_kind(error: SmtpqError, stage: Stage) -> FailureKind | None:
     """The kind of *error* raised at *stage*; None when its server reply decides."""
     if isinstance(error, StageTimeout):
         # Never connected: unreachable, as a refused connection.  Stalled after
@@ -268,14 +271,14 @@ def log_line(attempt: Attempt, exit_code: int, *, mailsize: int = 0,
     return format_log_line(record.replace(from_=attempt.envelope_from))
 
 
-def from_error(attempt: Attempt, error: SmtpqError, stage: str) -> DeliveryOutcome:
+def from_error(attempt: Attempt, error: SmtpqError, stage: Stage) -> DeliveryOutcome:
     """The outcome of an attempt that raised *error* (nobody got the mail)."""
     status = getattr(error, "smtp_status", None)
     lines = tuple(getattr(error, "smtp_message", ())) if status else ()
     code = error.exit_code
     return DeliveryOutcome(
         exit_code=code, envelope_from=attempt.envelope_from,
-        recipients=tuple(RecipientOutcome(a, RecipientState.PENDING) for a in attempt.recipients),
+        recipients=tuple(RecipientOutcome(a, RecipientStatus.PENDING) for a in attempt.recipients),
         smtp_status=status if lines else None, smtp_message=lines, errormsg=error.message,
         mailsize=0, failure=failure_kind(error, stage),
         log_line=log_line(attempt, code, reply=lines, errormsg=error.message),

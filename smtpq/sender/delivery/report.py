@@ -13,41 +13,24 @@ msmtp's ``main`` (sendmail mode), in this order:
    not change the exit code.
 
 Everything printed goes through the error boundary (``smtpq.cli.boundary``):
-a failure is a :class:`SendFailed` whose details carry the extra lines, and
-log trouble after a success is a :class:`LogFailed` with exit code 0.
+a failure is a ``SendFailed`` (``smtpq.sender.errors``) whose details carry the extra lines, and
+log trouble after a success is a ``LogFailed`` with exit code 0.
 Error texts are sanitized (control characters become ``?``) as msmtp's
 ``sanitize_string`` does.
 """
 
 from __future__ import annotations
 
-from smtpq.sender.errors import SmtpqError
-from smtpq.sender.sysexits import ExitCode
+from smtpq.sender.errors import LogFailed, SendFailed
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (import cost)
 if TYPE_CHECKING:
-    from collections.abc import Sequence
-
     from smtpq.sender.config.settings import Account
     from smtpq.sender.delivery.outcome import DeliveryOutcome
 
 # The log writers, the failure texts and the hints (whose TLS part would load
 # ``ssl``) are imported where they are needed: a successful send without a log
 # needs none of them (docs/performance.md, direct send).
-
-
-class SendFailed(SmtpqError):
-    """A mail msmtp could not send: its exit code and its exact stderr lines."""
-
-    def __init__(self, outcome: DeliveryOutcome, lines: Sequence[str]) -> None:
-        super().__init__(lines[0], exit_code=outcome.exit_code, details=lines[1:])
-        self.outcome = outcome
-
-
-class LogFailed(SmtpqError):
-    """The mail went, but the log line could not be written; msmtp still exits 0."""
-
-    exit_code = ExitCode.EX_OK
 
 
 def write_log(account: Account, outcome: DeliveryOutcome, *,
@@ -93,12 +76,12 @@ def failure_lines(account: Account, outcome: DeliveryOutcome) -> list[str]:
 
 def _lmtp_lines(outcome: DeliveryOutcome) -> list[str]:
     """RFC 2033 §4.2: one verdict per recipient; msmtp reports each refusal."""
-    from smtpq.sender.delivery.outcome import RecipientState
+    from smtpq.sender.delivery.outcome import RecipientStatus
     from smtpq.sender.log.line import sanitize
 
     lines: list[str] = []
     for recipient in outcome.recipients:
-        if recipient.state is RecipientState.SENT:
+        if recipient.state is RecipientStatus.SENT:
             continue
         lines.append(f"the server refuses to send the mail to {recipient.address}")
         lines += [f"LMTP server message: {sanitize(line)}" for line in recipient.smtp_message]
@@ -109,6 +92,7 @@ def report(account: Account, outcome: DeliveryOutcome, *, now: float | None = No
     """Log *outcome*, then raise msmtp's error for it (or :class:`LogFailed`); silent on success."""
     log_messages = write_log(account, outcome, now=now)
     if not outcome.ok:
-        raise SendFailed(outcome, failure_lines(account, outcome) + list(log_messages))
+        raise SendFailed(failure_lines(account, outcome) + list(log_messages),
+                         exit_code=outcome.exit_code)
     if log_messages:
         raise LogFailed(log_messages[0], details=log_messages[1:])

@@ -21,6 +21,8 @@ import os
 import sys
 import time
 
+from smtpq.sender.errors import LogFileFailure
+
 DEFAULT_TIME_FORMAT = "%b %d %H:%M:%S"
 LOCK_TIMEOUT = 10  # seconds, as msmtp
 
@@ -44,19 +46,15 @@ def log_to_file(path: str, line: str, *, time_format: str | None = None,
         try:
             stamp = log_time(time_format, now)
         except ValueError:
-            raise _LogFailure("invalid logfile_time_format") from None
+            raise LogFileFailure("invalid logfile_time_format") from None
         data = (stamp + " " + line + "\n").encode("utf-8", "surrogateescape")
         if path == "-":
             _write_stdout(data)
         else:
             _append_locked(path, data, lock_timeout)
-    except _LogFailure as failure:
+    except LogFileFailure as failure:
         return (f"cannot log to {path}: {failure}", f"log info was: {line}")
     return ()
-
-
-class _LogFailure(Exception):
-    """The reason msmtp gives after ``cannot log to FILE:``."""
 
 
 def log_time(time_format: str | None, now: float | None = None) -> str:
@@ -116,14 +114,14 @@ def _write_stdout(data: bytes) -> None:
             buffer.write(data)
         sys.stdout.flush()
     except (OSError, ValueError):
-        raise _LogFailure("output error") from None
+        raise LogFileFailure("output error") from None
 
 
 def _append_locked(path: str, data: bytes, lock_timeout: int) -> None:
     try:
         fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o666)
     except OSError as e:
-        raise _LogFailure(f"cannot open: {e.strerror}") from None
+        raise LogFileFailure(f"cannot open: {e.strerror}") from None
     try:
         _lock(fd, lock_timeout)
         _write_all(fd, data)
@@ -145,9 +143,9 @@ def _lock(fd: int, timeout: int) -> None:
             return
         except OSError as e:
             if e.errno not in (errno.EACCES, errno.EAGAIN):
-                raise _LogFailure(f"cannot lock: {e.strerror}") from None
+                raise LogFileFailure(f"cannot lock: {e.strerror}") from None
             if tenths // 10 >= timeout:
-                raise _LogFailure(
+                raise LogFileFailure(
                     f"cannot lock (tried for {timeout} seconds): {e.strerror}") from None
         time.sleep(0.1)
         tenths += 1
@@ -158,4 +156,4 @@ def _write_all(fd: int, data: bytes) -> None:
         while data:
             data = data[os.write(fd, data):]
     except OSError:
-        raise _LogFailure("output error") from None
+        raise LogFileFailure("output error") from None

@@ -29,7 +29,7 @@ other control characters) or an addr-spec longer than a line (RFC 5322 §2.1.1,
 
 from __future__ import annotations
 
-from smtpq.sender.errors import DataError
+from smtpq.sender.errors import DataError, InvalidAddress
 
 #: RFC 5322 §2.1.1: no line may exceed 998 octets; an addr-spec that long
 #: cannot be sent in a header or in ``RCPT TO:<…>`` safely.
@@ -72,9 +72,9 @@ def parse_address_list(text: str, *, what: str = "address") -> list[str]:
     """
     try:
         if "\r" in text or "\n" in text or "\0" in text:
-            raise _Invalid("contains a line break or NUL")
+            raise InvalidAddress("contains a line break or NUL")
         return _Parser(_tokenize(text)).address_list()
-    except _Invalid as exc:
+    except InvalidAddress as exc:
         raise DataError(f"invalid {what} '{sanitize(text)}': {exc}") from None
 
 
@@ -92,10 +92,6 @@ def sanitize(text: str, limit: int = 200) -> str:
         text = text[:limit] + "..."
     text = text.encode("utf-8", "replace").decode("utf-8")
     return text.translate(_CONTROL_TO_QUESTION_MARK)
-
-
-class _Invalid(Exception):
-    """Internal: the reason an address list does not parse."""
 
 
 # ---------------------------------------------------------------- tokenizer
@@ -127,7 +123,7 @@ def _tokenize(text: str) -> list[_Tok]:
             tokens.append(_Tok("qs" if char == '"' else "dl", text[pos:stop]))
             pos = stop
         else:
-            raise _Invalid(f"unexpected character {char!r}")
+            raise InvalidAddress(f"unexpected character {char!r}")
     return tokens
 
 
@@ -146,7 +142,7 @@ def _quoted_end(text: str, pos: int) -> int:
             break  # a "[" inside a literal, or a "\\" at the very end
         else:
             pos += 1
-    raise _Invalid(_UNTERMINATED[opening])
+    raise InvalidAddress(_UNTERMINATED[opening])
 
 
 def _skip_comment(text: str, pos: int) -> int:
@@ -164,7 +160,7 @@ def _skip_comment(text: str, pos: int) -> int:
             if depth == 0:
                 return pos + 1
         pos += 1
-    raise _Invalid("unterminated comment")
+    raise InvalidAddress("unterminated comment")
 
 
 # ------------------------------------------------------------------- parser
@@ -193,7 +189,7 @@ class _Parser:
                 continue
             self.address(found)
             if self.peek().kind not in (",", ";", "end"):
-                raise _Invalid(f"unexpected '{self.peek().text}'")
+                raise InvalidAddress(f"unexpected '{self.peek().text}'")
         return found
 
     def address(self, found: list[str]) -> None:
@@ -228,7 +224,7 @@ class _Parser:
                 continue
             self.mailbox(found)
             if self.peek().kind not in (",", ";", "end"):
-                raise _Invalid(f"unexpected '{self.peek().text}' in group")
+                raise InvalidAddress(f"unexpected '{self.peek().text}' in group")
 
     def mailbox(self, found: list[str]) -> None:
         """mailbox = name-addr / addr-spec (no nested groups)."""
@@ -239,7 +235,7 @@ class _Parser:
             self.angle_addr_rest(found)
             return
         if self.peek().kind == ":":
-            raise _Invalid("nested group")
+            raise InvalidAddress("nested group")
         self.pos = start
         self.bare_addr_spec(found)
 
@@ -264,14 +260,14 @@ class _Parser:
             self.skip_route()
         found.append(self.addr_spec())
         if self.take().kind != ">":
-            raise _Invalid("missing '>'")
+            raise InvalidAddress("missing '>'")
 
     def skip_route(self) -> None:
         """obs-route = obs-domain-list ":" (§4.4): ``@a,@b:`` is ignored."""
         while self.peek().kind in ("@", ",", "atom", ".", "dl"):
             self.take()
         if self.take().kind != ":":
-            raise _Invalid("bad route in angle address")
+            raise InvalidAddress("bad route in angle address")
 
     def addr_spec(self) -> str:
         """addr-spec = local-part ["@" domain]; a bare local part is a local name."""
@@ -289,7 +285,7 @@ class _Parser:
             token = self.peek()
             if token.kind in ("atom", "qs"):
                 if parts and parts[-1] != ".":
-                    raise _Invalid(f"unexpected '{token.text}'")
+                    raise InvalidAddress(f"unexpected '{token.text}'")
                 parts.append(token.text)
             elif token.kind == ".":
                 parts.append(".")
@@ -297,7 +293,7 @@ class _Parser:
                 break
             self.take()
         if not any(part != "." for part in parts):
-            raise _Invalid("missing local part" if not parts else "invalid local part")
+            raise InvalidAddress("missing local part" if not parts else "invalid local part")
         return "".join(parts)
 
     def domain(self) -> str:
@@ -313,18 +309,18 @@ class _Parser:
     def atom(self, what: str) -> str:
         token = self.take()
         if token.kind != "atom":
-            raise _Invalid(f"invalid {what}")
+            raise InvalidAddress(f"invalid {what}")
         return token.text
 
 
 def _checked(address: str) -> str:
     """Reject addr-specs that cannot be sent safely: controls, or longer than a line."""
     if not _CONTROLS.isdisjoint(address):
-        raise _Invalid("control character in address")
+        raise InvalidAddress("control character in address")
     try:
         size = len(address.encode("utf-8"))
     except UnicodeEncodeError:
-        raise _Invalid("address is not valid UTF-8") from None
+        raise InvalidAddress("address is not valid UTF-8") from None
     if size > MAX_ADDRESS_OCTETS:
-        raise _Invalid(f"address longer than {MAX_ADDRESS_OCTETS} octets")
+        raise InvalidAddress(f"address longer than {MAX_ADDRESS_OCTETS} octets")
     return address

@@ -27,7 +27,7 @@ import sys
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, TextIO
 
-from smtpq.sender.errors import SmtpqError
+from smtpq.sender.errors import DnsError, SmtpqError
 from smtpq.sender.options import CommandLine
 from smtpq.sender.sysexits import ExitCode
 
@@ -49,10 +49,6 @@ class SrvRecord:
     weight: int
     port: int
     target: str  # without the final dot; "" for "."
-
-
-class DnsError(Exception):
-    """No usable answer (any reason: msmtp reports all of them alike)."""
 
 
 # -- the mode ----------------------------------------------------------------------

@@ -16,9 +16,8 @@ from collections.abc import Mapping
 from typing import TextIO
 
 from smtpq.sender.delivery.sessions import MsmtpSession
-from smtpq.sender.errors import DeliveryError
+from smtpq.sender.errors import CapabilityMissing, DeliveryError
 from smtpq.sender.options import CommandLine
-from smtpq.sender.protocol.failures import CapabilityMissing
 from smtpq.sender.protocol.session import Session
 
 

@@ -5,7 +5,6 @@ is imported only by ``--help``.  Stdlib only: this is on the enqueue hot path.
 """
 
 from smtpq.sender.options.commandline import SMTPQ_MODES, CommandLine, Mode
-from smtpq.sender.options.getopt import GetoptError
 from smtpq.sender.options.parser import parse_args
 
-__all__ = ["SMTPQ_MODES", "CommandLine", "GetoptError", "Mode", "parse_args"]
+__all__ = ["SMTPQ_MODES", "CommandLine", "Mode", "parse_args"]

@@ -82,10 +82,8 @@ def dsn_return(arg: str) -> str | None:
 
 
 def protocol(arg: str) -> str:
-    if arg == "smtp":
-        return Protocol.SMTP
-    if arg == "lmtp":
-        return Protocol.LMTP
+    if arg in (Protocol.SMTP, Protocol.LMTP):  # the option's words are the values
+        return arg
     raise ValueError(arg)
 
 

@@ -23,7 +23,7 @@ boundary tell the two apart.
 
 from __future__ import annotations
 
-from smtpq.sender.errors import UsageError
+from smtpq.sender.errors import GetoptError
 from smtpq.sender.options.table import ArgKind
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (import cost)
@@ -31,12 +31,6 @@ if TYPE_CHECKING:
     from collections.abc import Generator, Iterator, Sequence
 
     LongTable = Sequence[tuple[str, int, str]]
-
-
-class GetoptError(UsageError):
-    """A message glibc's getopt prints itself: its prefix is argv[0] verbatim, not the basename."""
-
-    prefix_is_argv0 = True
 
 
 def getopt_long(

@@ -4,7 +4,7 @@ Reads come from a 64 KiB receive buffer; writes collect in a buffer that is
 sent when it grows past 64 KiB, when a reply is about to be read, or on
 ``flush()`` — so a pipelined batch (RFC 2920) leaves in one ``send``.  The
 account's ``timeout`` (set on the socket by :mod:`.dial`) bounds every read
-and write.  Failures become :class:`~.failures.NetworkError` with msmtp's texts:
+and write.  Failures become ``NetworkError`` (``smtpq.sender.errors``) with msmtp's texts:
 ``network read error: …``/``network write error: …`` in plain text,
 ``cannot read from TLS connection: …``/``cannot write to TLS connection: …``
 under TLS, all EX_IOERR.  A queue's session also sets a ``deadline``
@@ -20,8 +20,8 @@ from __future__ import annotations
 
 import sys
 
+from smtpq.sender.errors import NetworkError
 from smtpq.sender.protocol.deadlines import Deadline
-from smtpq.sender.protocol.failures import NetworkError
 from smtpq.sender.sysexits import ExitCode
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (import cost)

@@ -21,14 +21,14 @@ waits at each; Postfix: ``smtp_connect_timeout`` 30 s, ``smtp_helo_timeout``
 
 The account's own ``timeout`` still bounds each read and write as in msmtp.
 ``--send-now`` passes no limits: it behaves exactly as msmtp.  A missed
-deadline is :class:`~.failures.StageTimeout` (EX_TEMPFAIL).
+deadline is a ``StageTimeout`` (EX_TEMPFAIL, ``smtpq.sender.errors``).
 """
 
 from __future__ import annotations
 
 import time
 
-from smtpq.sender.protocol.failures import StageTimeout
+from smtpq.sender.errors import StageTimeout
 from smtpq.sender.record import FrozenRecord
 
 #: Longest wait for a TCP connection (Postfix's ``smtp_connect_timeout``).

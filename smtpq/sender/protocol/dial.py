@@ -24,8 +24,8 @@ import _socket as socket  # see the module docstring
 import errno
 import os
 
+from smtpq.sender.errors import NetworkError
 from smtpq.sender.protocol.deadlines import Deadline
-from smtpq.sender.protocol.failures import NetworkError
 from smtpq.sender.record import FrozenRecord
 from smtpq.sender.sysexits import ExitCode
 

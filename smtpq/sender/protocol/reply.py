@@ -1,14 +1,17 @@
-"""SMTP replies (RFC 5321 §4.2) and reading one from a line source.
+"""SMTP replies (RFC 5321 §4.2), reading one from a line source, and the error one makes.
 
 The reader keeps msmtp's limits (``smtp_get_msg``): a reply line is at most
 1023 bytes including its LF, and a reply has at most 50 continuation lines.
 Anything else is a protocol error (EX_PROTOCOL), never an exception escaping
-as a crash.
+as a crash.  ``with_reply`` and ``rejection`` build the delivery error
+(``smtpq.sender.errors``) that carries a refusing reply as msmtp logs it.
 """
 
 from __future__ import annotations
 
+from smtpq.sender.errors import DeliveryError, ReplyFormatError, ServerRejection
 from smtpq.sender.record import FrozenRecord
+from smtpq.sender.sysexits import ExitCode
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (import cost)
 if TYPE_CHECKING:
@@ -19,6 +22,8 @@ if TYPE_CHECKING:
 MAX_LINE_BYTES = 1023
 #: Most continuation lines in one reply (msmtp's SMTP_MAXLINES).
 MAX_LINES = 50
+#: msmtp's text for end of stream where a reply was due (the peer hung up).
+HUNG_UP = "the server sent an empty reply"
 
 _ENHANCED = r"^[245]\.\d{1,3}\.\d{1,3}$"
 _enhanced: Pattern[str] | None = None  # compiled on first use: --send-now never asks
@@ -75,18 +80,10 @@ def _enhanced_pattern() -> Pattern[str]:
     return _enhanced
 
 
-class ReplyFormatError(Exception):
-    """The server sent something that is not a reply; ``message`` is msmtp's text."""
-
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-        self.message = message
-
-
 def parse_line(raw: bytes, first: bool) -> str:
     """Check one raw reply line (with its LF) and return it without CRLF."""
     if not raw and first:
-        raise ReplyFormatError("the server sent an empty reply")
+        raise ReplyFormatError(HUNG_UP)
     # RFC 5321 §4.2: three digits, then SP or "-"; msmtp also demands the LF.
     ok = (len(raw) >= 5 and raw[:3].isdigit() and raw[3:4] in (b" ", b"-")
           and raw.endswith(b"\n") and len(raw) <= MAX_LINE_BYTES)
@@ -111,3 +108,17 @@ def read_reply(readline: Callable[[int], bytes],
                 "Increase SMTP_MAXLINES.")
         if line[3] != "-":
             return Reply(int(lines[0][:3]), tuple(lines))
+
+
+def with_reply(cls: type[DeliveryError], message: str, reply: Reply | None,
+               exit_code: int | None = None) -> DeliveryError:
+    """An error of class *cls* carrying *reply* as msmtp's ``smtpstatus``/``smtpmsg``."""
+    if reply is None:
+        return cls(message, exit_code=exit_code)
+    return cls(message, exit_code=exit_code, smtp_status=reply.code, smtp_message=reply.lines)
+
+
+def rejection(message: str, reply: Reply) -> DeliveryError:
+    """msmtp's rule for MAIL/RCPT/DATA: 4xx is EX_UNAVAILABLE, anything else EX_DATAERR."""
+    code = ExitCode.EX_UNAVAILABLE if reply.is_transient else ExitCode.EX_DATAERR
+    return with_reply(ServerRejection, message, reply, code)

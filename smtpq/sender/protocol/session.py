@@ -25,20 +25,20 @@ from __future__ import annotations
 import select
 
 from smtpq.sender.config.settings import Protocol
-from smtpq.sender.errors import DeliveryError
+from smtpq.sender.errors import (
+    CapabilityMissing,
+    DeliveryError,
+    ProtocolError,
+    ReplyFormatError,
+    ServerRejection,
+    StageTimeout,
+)
 from smtpq.sender.protocol.capabilities import Capabilities
 from smtpq.sender.protocol.connection import Connection
 from smtpq.sender.protocol.deadlines import Deadline
 from smtpq.sender.protocol.dial import dial
-from smtpq.sender.protocol.failures import (
-    CapabilityMissing,
-    ProtocolError,
-    ServerRejection,
-    StageTimeout,
-    with_reply,
-)
 from smtpq.sender.protocol.redaction import Secrets
-from smtpq.sender.protocol.reply import Reply, ReplyFormatError, read_reply
+from smtpq.sender.protocol.reply import Reply, read_reply, with_reply
 from smtpq.sender.protocol.transcript import Tracer
 from smtpq.sender.sysexits import ExitCode
 

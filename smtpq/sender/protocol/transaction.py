@@ -22,16 +22,14 @@ msmtp's whole-mail verdict with its exact texts and exit codes.
 
 from __future__ import annotations
 
-from smtpq.sender.errors import DeliveryError
-from smtpq.sender.protocol.failures import (
+from smtpq.sender.errors import (
     CapabilityMissing,
+    DeliveryError,
     MessageTooLarge,
     ProtocolError,
     ServerRejection,
-    rejection,
-    with_reply,
 )
-from smtpq.sender.protocol.reply import Reply
+from smtpq.sender.protocol.reply import Reply, rejection, with_reply
 from smtpq.sender.record import Record
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (import cost)

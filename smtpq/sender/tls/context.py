@@ -21,9 +21,8 @@ import enum
 import ssl
 
 from smtpq.sender.config.settings import Account
-from smtpq.sender.errors import ConfigError
+from smtpq.sender.errors import ConfigError, TlsError
 from smtpq.sender.protocol.dial import ascii_host
-from smtpq.sender.protocol.failures import TlsError
 from smtpq.sender.sysexits import ExitCode
 from smtpq.sender.tls.priorities import parse_priorities
 

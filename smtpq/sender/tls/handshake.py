@@ -21,7 +21,7 @@ import hashlib
 import select
 import ssl
 
-from smtpq.sender.protocol.failures import StageTimeout, TlsError
+from smtpq.sender.errors import StageTimeout, TlsError
 from smtpq.sender.sysexits import ExitCode
 from smtpq.sender.tls.context import Check, TlsPolicy
 from smtpq.sender.tls.names import certificate_matches

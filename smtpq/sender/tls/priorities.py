@@ -39,7 +39,7 @@ from __future__ import annotations
 import dataclasses
 import ssl
 
-from smtpq.sender.protocol.failures import TlsError
+from smtpq.sender.errors import TlsError
 from smtpq.sender.sysexits import ExitCode
 
 _VERSIONS = {

@@ -19,11 +19,10 @@ from sqlalchemy import select, text
 
 from smtpq.queue.enqueue import postgres as enqueue_postgres
 from smtpq.queue.enqueue.submit import enqueue_message
-from smtpq.queue.errors import SchemaError
+from smtpq.queue.errors import SchemaError, StoreError
 from smtpq.queue.store.rows import CHUNK_SIZE
 from smtpq.queue.store.sql.models import message_chunks, messages, recipients
 from smtpq.queue.store.sql.store import open_store
-from smtpq.sender.errors import StoreError
 from smtpq.sender.sysexits import ExitCode
 from tests.queue.enqueue.test_queue_enqueue_sqlite import NOT_ON_THE_ENQUEUE_PATH, SENDMAIL_ENQUEUE
 from tests.queue.helpers import T0, mail, new_message

@@ -16,12 +16,11 @@ import pytest
 
 from smtpq.queue.enqueue import sqlite as enqueue_sqlite
 from smtpq.queue.enqueue.submit import enqueue_message
-from smtpq.queue.errors import SchemaError
+from smtpq.queue.errors import SchemaError, StoreError
 from smtpq.queue.store.rows import CHUNK_SIZE
 from smtpq.queue.store.sql.migrate import upgrade_sqlite_file
 from smtpq.queue.store.sql.store import open_store
 from smtpq.queue.store.sqlite_file import sqlite_path
-from smtpq.sender.errors import StoreError
 from smtpq.sender.sysexits import ExitCode
 from tests.queue.helpers import T0, mail, new_message
 from tests.support.other_user import nobody
@@ -206,14 +205,11 @@ def test_the_enqueue_paths_shortcuts_are_the_same_things():
     import sqlite3
 
     from smtpq.queue import settings
-    from smtpq.queue.states import MessageStatus, RecipientStatus
-    from smtpq.queue.store import rows
     from smtpq.queue.store import sqlite_file as sqlite_db
 
     assert sqlite_db.sqlite3 is _sqlite3 and sqlite3.OperationalError is _sqlite3.OperationalError
     assert sqlite3.connect is _sqlite3.connect and sqlite3.Error is _sqlite3.Error
     assert settings.timedelta_of(60) == datetime.timedelta(minutes=1)
-    assert (rows.QUEUED, rows.PENDING) == (MessageStatus.QUEUED, RecipientStatus.PENDING)
 
 
 def test_timestamps_written_without_datetime_read_as_datetime_writes_them():
@@ -270,7 +266,7 @@ DISK_FULL = """
     import io, resource, signal, sys
     from smtpq.queue.enqueue.sqlite import enqueue
     from smtpq.queue.new_message import NewMessage
-    from smtpq.sender.errors import StoreError
+    from smtpq.queue.errors import StoreError
     signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # get EFBIG instead of being killed
     resource.setrlimit(resource.RLIMIT_FSIZE, (2 << 20, 2 << 20))
     message = NewMessage(account="d", envelope_from="", recipients=("r@x",))
@@ -305,7 +301,7 @@ READ_ONLY = """
     import io, os, sys
     from smtpq.queue.enqueue.sqlite import enqueue
     from smtpq.queue.new_message import NewMessage
-    from smtpq.sender.errors import StoreError
+    from smtpq.queue.errors import StoreError
     try:
         enqueue(sys.argv[1], NewMessage(account="d", envelope_from="", recipients=("r@x",)),
                 io.BytesIO(b"x"))

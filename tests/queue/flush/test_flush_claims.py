@@ -11,7 +11,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from smtpq.queue.flush.worker import ClaimsLost, FlushReport, Worker
+from smtpq.queue.errors import ClaimsLost
+from smtpq.queue.flush.worker import FlushReport, Worker
 from smtpq.queue.new_message import NewMessage
 from smtpq.queue.settings import QueueSettings
 

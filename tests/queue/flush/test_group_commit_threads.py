@@ -14,7 +14,8 @@ from datetime import UTC, datetime, timedelta
 from smtpq.queue.flush.group_commit import GroupCommit
 from smtpq.queue.new_message import NewMessage
 from smtpq.queue.records import AttemptRecord, RecipientResult, Transition
-from smtpq.queue.states import MessageStatus, RecipientStatus
+from smtpq.queue.states import MessageStatus
+from smtpq.sender.delivery.outcome import RecipientStatus
 
 THREADS = 4
 EACH = 60

@@ -7,10 +7,8 @@ from datetime import timedelta
 import pytest
 
 from smtpq.queue.flush.policy import (
-    EXPIRED,
     JITTER,
     Decision,
-    Failure,
     Outcome,
     backoff,
     classify,
@@ -19,6 +17,7 @@ from smtpq.queue.flush.policy import (
 )
 from smtpq.queue.settings import QueueSettings
 from smtpq.queue.states import MessageStatus
+from smtpq.sender.delivery.outcome import FailureKind
 from tests.queue.helpers import T0
 
 SETTINGS = QueueSettings(database="sqlite://", max_age=timedelta(days=5),
@@ -55,21 +54,21 @@ class TestClassify:
         assert classify(code) is outcome
 
     @pytest.mark.parametrize(("failure", "outcome"), [
-        (Failure.HOST_NOT_FOUND, Outcome.UNREACHABLE),
-        (Failure.CONNECT_FAILED, Outcome.UNREACHABLE),
-        (Failure.CONNECTION_LOST, Outcome.TEMPORARY),
-        (Failure.TLS_FAILED, Outcome.TEMPORARY),
-        (Failure.PROTOCOL_ERROR, Outcome.TEMPORARY),
-        (Failure.LOCAL_ERROR, Outcome.TEMPORARY),
-        (Failure.BAD_MESSAGE, Outcome.PERMANENT),
+        (FailureKind.HOST_NOT_FOUND, Outcome.UNREACHABLE),
+        (FailureKind.CONNECT_FAILED, Outcome.UNREACHABLE),
+        (FailureKind.CONNECTION_LOST, Outcome.TEMPORARY),
+        (FailureKind.TLS_FAILED, Outcome.TEMPORARY),
+        (FailureKind.PROTOCOL_ERROR, Outcome.TEMPORARY),
+        (FailureKind.LOCAL_ERROR, Outcome.TEMPORARY),
+        (FailureKind.BAD_MESSAGE, Outcome.PERMANENT),
     ])
-    def test_failures_without_a_reply(self, failure: Failure, outcome: Outcome):
+    def test_failures_without_a_reply(self, failure: FailureKind, outcome: Outcome):
         assert classify(failure=failure) is outcome
 
     def test_every_failure_kind_is_classified(self):
-        assert {classify(failure=f) for f in Failure} <= set(Outcome)
+        assert {classify(failure=f) for f in FailureKind} <= set(Outcome)
 
-    @pytest.mark.parametrize("arguments", [{}, {"reply_code": 451, "failure": Failure.TLS_FAILED}])
+    @pytest.mark.parametrize("arguments", [{}, {"reply_code": 451, "failure": FailureKind.TLS_FAILED}])
     def test_exactly_one_input(self, arguments):
         with pytest.raises(ValueError):
             classify(**arguments)
@@ -111,7 +110,7 @@ class TestNextAttempt:
 
     @pytest.mark.parametrize("outcome", [Outcome.TEMPORARY, Outcome.UNREACHABLE])
     def test_a_failure_at_max_age_expires(self, outcome: Outcome):
-        assert next_attempt(0, T0, T0 + timedelta(days=5), outcome, SETTINGS, MIDDLE) is EXPIRED
+        assert next_attempt(0, T0, T0 + timedelta(days=5), outcome, SETTINGS, MIDDLE) is MessageStatus.EXPIRED
 
     @pytest.mark.parametrize("outcome", [Outcome.DELIVERED, Outcome.PERMANENT])
     def test_final_outcomes_have_no_next_attempt(self, outcome: Outcome):

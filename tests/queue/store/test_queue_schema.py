@@ -1,7 +1,8 @@
 """The schema has one source of truth, and every path agrees with it.
 
 - ``schema_version.HEAD`` is Alembic's head;
-- the stdlib INSERTs name exactly the models' columns;
+- the stdlib INSERTs name exactly the models' columns, but the statuses: the
+  schema's defaults make a new message queued and a new recipient pending;
 - the migrations build exactly the models' schema (Alembic autogenerate
   finds nothing to do, and on SQLite the DDL text is identical);
 - a database holding mail at the first revision upgrades to head losing nothing.
@@ -20,17 +21,24 @@ from alembic.script import ScriptDirectory
 
 from smtpq.queue.enqueue import sqlite as enqueue_sqlite
 from smtpq.queue.errors import SchemaError
+from smtpq.queue.states import MessageStatus
 from smtpq.queue.store.rows import message_row, recipient_rows
 from smtpq.queue.store.schema_version import HEAD
 from smtpq.queue.store.sql.engine import make_engine
 from smtpq.queue.store.sql.migrate import alembic_config, current_revision, downgrade, head_revision, upgrade
 from smtpq.queue.store.sql.models import message_chunks, messages, metadata, recipients
 from smtpq.queue.store.sql.store import open_store
+from smtpq.sender.delivery.outcome import RecipientStatus
 from tests.queue.helpers import LEASE, T0, new_message
 
 
 def _names(table) -> set[str]:
     return {column.name for column in table.columns}
+
+
+def _defaulted(table) -> set[str]:
+    """The columns the database fills when an INSERT leaves them out."""
+    return {column.name for column in table.columns if column.server_default is not None}
 
 
 def _revisions() -> list[str]:
@@ -48,9 +56,15 @@ class TestOneSourceOfTruth:
         assert len(script.get_heads()) == 1
         assert len(script.get_bases()) == 1
 
-    def test_the_stdlib_inserts_name_every_model_column(self):
-        assert set(enqueue_sqlite.MESSAGE_COLUMNS) == _names(messages) - {"id"}
-        assert set(enqueue_sqlite.RECIPIENT_COLUMNS) == _names(recipients) - {"id"}
+    def test_the_schema_fills_in_only_the_statuses_of_new_rows(self):
+        assert (_defaulted(messages), _defaulted(recipients)) == ({"status"}, {"status"})
+        assert messages.c.status.server_default.arg == MessageStatus.QUEUED
+        assert recipients.c.status.server_default.arg == RecipientStatus.PENDING
+
+    def test_the_stdlib_inserts_name_every_model_column_the_schema_does_not_fill(self):
+        assert set(enqueue_sqlite.MESSAGE_COLUMNS) == _names(messages) - {"id"} - _defaulted(messages)
+        assert set(enqueue_sqlite.RECIPIENT_COLUMNS) == (
+            _names(recipients) - {"id"} - _defaulted(recipients))
         assert set(enqueue_sqlite.CHUNK_COLUMNS) == _names(message_chunks)
 
     def test_the_row_builders_fill_exactly_those_columns(self):
@@ -65,7 +79,8 @@ class TestMigrationsBuildTheModels:
         upgrade(db_url)
         engine = make_engine(db_url)
         with engine.connect() as connection:
-            context = MigrationContext.configure(connection, opts={"compare_type": True})
+            context = MigrationContext.configure(
+                connection, opts={"compare_type": True, "compare_server_default": True})
             diffs = compare_metadata(context, metadata)
         engine.dispose()
         assert diffs == []
@@ -102,14 +117,21 @@ class TestMigrationsBuildTheModels:
 
 
 def _sqlite_ddl(path: Path) -> list[tuple[str, str, str | None]]:
-    """Every table's and index's DDL; a table rebuilt by a batch migration keeps
-    the name quoted as SQLite's ALTER TABLE RENAME wrote it, which is the same table."""
+    """Every table's and index's DDL, with what a batch migration (a table copy) changes
+    and SQLite ignores made alike: the table name stays quoted as SQLite's ALTER TABLE
+    RENAME wrote it, and the table constraints come in the order Alembic found them
+    (a set's), not as declared."""
     with sqlite3.connect(path) as connection:
         rows = connection.execute(
             "SELECT type, name, sql FROM sqlite_master WHERE tbl_name NOT LIKE 'alembic%'")
-        return sorted((kind, name, sql and sql.replace(f'CREATE TABLE "{name}"',
-                                                       f"CREATE TABLE {name}"))
-                      for kind, name, sql in rows)
+        return sorted((kind, name, sql and _canonical(name, sql)) for kind, name, sql in rows)
+
+
+def _canonical(name: str, sql: str) -> str:
+    sql = sql.replace(f'CREATE TABLE "{name}"', f"CREATE TABLE {name}")
+    lines = [line.rstrip().removesuffix(",") for line in sql.splitlines()]
+    constraints = sorted(line for line in lines if line.lstrip().startswith("CONSTRAINT "))
+    return "\n".join([line for line in lines if line not in constraints] + constraints)
 
 
 # Written against the FIRST revision's schema, frozen: later revisions must

@@ -13,12 +13,12 @@ from datetime import timedelta
 
 import pytest
 
-from smtpq.queue.errors import MessageNotFound
+from smtpq.queue.errors import MessageNotFound, StoreError
 from smtpq.queue.records import AttemptRecord, NoticeDue, RecipientResult, Route, Transition
-from smtpq.queue.states import MessageStatus, NoticeKind, RecipientStatus
+from smtpq.queue.states import MessageStatus, NoticeKind
 from smtpq.queue.store.interface import QueueStore
 from smtpq.queue.store.rows import CHUNK_SIZE
-from smtpq.sender.errors import StoreError
+from smtpq.sender.delivery.outcome import RecipientStatus
 from tests.queue.helpers import LEASE, T0, mail, new_message
 
 S = MessageStatus

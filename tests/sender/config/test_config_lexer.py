@@ -4,13 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from smtpq.sender.config.lexer import (
-    LineTooLong,
-    first_output_line,
-    read_lines,
-    split_line,
-    trim_string,
-)
+from smtpq.sender.config.lexer import first_output_line, read_lines, split_line, trim_string
+from smtpq.sender.errors import LineTooLong
 
 
 def lines(data: bytes) -> list[tuple[int, str | None, str]]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import io
 
 from smtpq.sender.delivery.courier import Courier, OutgoingMail, deliver_once
-from smtpq.sender.delivery.outcome import FailureKind, RecipientState
+from smtpq.sender.delivery.outcome import FailureKind, RecipientStatus
 from smtpq.sender.protocol.transaction import Policy
 from smtpq.sender.sysexits import ExitCode
 from tests.sender.delivery.conftest import commands, make_mail
@@ -49,9 +49,9 @@ def test_per_recipient_policy_delivers_to_the_accepted_and_reports_each(recorder
     assert outcome.delivered == ("ok@example.net",)
     assert outcome.partial
     states = {r.address: (r.state, r.smtp_status) for r in outcome.recipients}
-    assert states == {"ok@example.net": (RecipientState.SENT, 250),
-                      "gone@example.net": (RecipientState.FAILED, 550),
-                      "full@example.net": (RecipientState.DEFERRED, 451)}
+    assert states == {"ok@example.net": (RecipientStatus.SENT, 250),
+                      "gone@example.net": (RecipientStatus.FAILED, 550),
+                      "full@example.net": (RecipientStatus.DEFERRED, 451)}
     # msmtp's verdict for the whole mail is the first refusal's
     assert outcome.exit_code == ExitCode.EX_DATAERR
     assert outcome.errormsg == "recipient address gone@example.net not accepted by the server"
@@ -64,8 +64,8 @@ def test_all_or_nothing_sends_nothing_when_one_recipient_is_refused(recorder):
     server, account = recorder(replies={"RCPT TO:<gone@example.net>": "550 5.1.1 gone"})
     outcome = deliver_once(account, make_mail("ok@example.net", "gone@example.net"))
     assert outcome.exit_code == ExitCode.EX_DATAERR
-    assert [r.state for r in outcome.recipients] == [RecipientState.PENDING,
-                                                     RecipientState.FAILED]
+    assert [r.state for r in outcome.recipients] == [RecipientStatus.PENDING,
+                                                     RecipientStatus.FAILED]
     lines = commands(server.connections[0])
     assert "QUIT" not in lines  # msmtp just closes after a refusal
     assert not [x for x in server.connections[0] if isinstance(x, tuple)]
@@ -78,8 +78,8 @@ def test_lmtp_reports_every_recipient_after_data(smtp_server):
     with Courier(server.account(from_="alice@example.org")) as courier:
         outcome = courier.deliver(make_mail("a@example.net", "b@example.net", "c@example.net"))
     assert [(r.state, r.smtp_status) for r in outcome.recipients] == [
-        (RecipientState.SENT, 250), (RecipientState.DEFERRED, 452),
-        (RecipientState.FAILED, 550)]
+        (RecipientStatus.SENT, 250), (RecipientStatus.DEFERRED, 452),
+        (RecipientStatus.FAILED, 550)]
     assert outcome.exit_code == ExitCode.EX_UNAVAILABLE
     assert outcome.errormsg == "delivery to one or more recipients failed"
     assert outcome.smtp_status is None and "smtpstatus" not in outcome.log_line
@@ -96,7 +96,7 @@ def test_mail_from_refused_decides_for_every_recipient(recorder):
     _, account = recorder(replies={"MAIL": "553 5.7.1 not owned"})
     outcome = deliver_once(account, make_mail("a@example.net", "b@example.net"))
     assert {(r.state, r.smtp_status) for r in outcome.recipients} == {
-        (RecipientState.FAILED, 553)}
+        (RecipientStatus.FAILED, 553)}
 
 
 def test_an_unreachable_server_is_an_outcome_not_an_exception():
@@ -107,7 +107,7 @@ def test_an_unreachable_server_is_an_outcome_not_an_exception():
                            make_mail())
     assert outcome.exit_code == ExitCode.EX_TEMPFAIL
     assert outcome.failure is FailureKind.CONNECT_FAILED
-    assert outcome.recipients[0].state is RecipientState.PENDING
+    assert outcome.recipients[0].state is RecipientStatus.PENDING
     assert outcome.log_line == (
         f"host=127.0.0.1 tls=off auth=off from=alice@example.org recipients=bob@example.net "
         f"errormsg='cannot connect to 127.0.0.1, port {port}: Connection refused' "

@@ -11,7 +11,7 @@ import pytest
 
 from smtpq.sender.config.settings import Account
 from smtpq.sender.delivery.courier import Courier, OutgoingMail
-from smtpq.sender.delivery.outcome import RecipientState
+from smtpq.sender.delivery.outcome import RecipientStatus
 from smtpq.sender.delivery.pipeline import deliver_all
 from smtpq.sender.protocol.transaction import Policy
 from tests.support.aiosmtpd_server import RecordingHandler
@@ -74,8 +74,8 @@ def test_each_mail_gets_its_own_outcome_in_order(smtp_server):
     server = smtp_server(handler=handler)
     outcomes = deliver(server.account(), mails(5))
     states = [o.recipients[0].state for o in outcomes]
-    assert states == [RecipientState.SENT, RecipientState.FAILED, RecipientState.SENT,
-                      RecipientState.DEFERRED, RecipientState.SENT]
+    assert states == [RecipientStatus.SENT, RecipientStatus.FAILED, RecipientStatus.SENT,
+                      RecipientStatus.DEFERRED, RecipientStatus.SENT]
     assert [o.envelope_from for o in outcomes] == ["a@example.org"] * 5
     assert [m.rcpt_tos for m in handler.messages] == [["t0@example.net"], ["t2@example.net"],
                                                       ["t4@example.net"]]
@@ -88,8 +88,8 @@ def test_after_a_refused_mail_rset_goes_with_the_next_envelope(scripted_server):
         lambda peer: smtp_dialogue(peer, replies={"RCPT TO:<t0@example.net>": bad,
                                                   "DATA": "554 5.5.1 no valid recipients"}))
     outcomes = deliver(account_for(server.port), mails(2), policy=Policy.PER_RECIPIENT)
-    assert outcomes[0].recipients[0].state is RecipientState.FAILED
-    assert outcomes[1].recipients[0].state is RecipientState.FAILED  # the DATA refusal, again
+    assert outcomes[0].recipients[0].state is RecipientStatus.FAILED
+    assert outcomes[1].recipients[0].state is RecipientStatus.FAILED  # the DATA refusal, again
     assert b"RSET\r\nMAIL FROM:<a@example.org>\r\nRCPT TO:<t1@example.net>\r\nDATA\r\n" in (
         server.peer.reads)
 
@@ -134,7 +134,7 @@ def test_lmtp_gets_one_end_of_data_reply_per_recipient_for_every_mail(smtp_serve
     server = smtp_server(handler=handler, lmtp=True)
     outcomes = deliver(server.account(), mails(3))
     assert [o.recipients[0].state for o in outcomes] == [
-        RecipientState.SENT, RecipientState.DEFERRED, RecipientState.SENT]
+        RecipientStatus.SENT, RecipientStatus.DEFERRED, RecipientStatus.SENT]
 
 
 def test_many_mails_through_postfix_smtp_sink(smtp_sink):

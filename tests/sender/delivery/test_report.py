@@ -10,18 +10,21 @@ from smtpq.sender.delivery.outcome import (
     DeliveryOutcome,
     FailureKind,
     RecipientOutcome,
-    RecipientState,
+    RecipientStatus,
     Stage,
     failure_kind,
     from_error,
 )
-from smtpq.sender.delivery.report import LogFailed, SendFailed, failure_lines, report
-from smtpq.sender.errors import ConfigError, DeliveryError
-from smtpq.sender.protocol.failures import (
+from smtpq.sender.delivery.report import failure_lines, report
+from smtpq.sender.errors import (
     CapabilityMissing,
+    ConfigError,
+    DeliveryError,
+    LogFailed,
     MessageTooLarge,
     NetworkError,
     ProtocolError,
+    SendFailed,
     ServerRejection,
     TlsError,
 )
@@ -60,9 +63,9 @@ def test_lmtp_refusals_are_listed_per_recipient():
     account = Account(name="l", conffile="/rc", host="h", protocol=Protocol.LMTP)
     outcome = DeliveryOutcome(
         exit_code=ExitCode.EX_UNAVAILABLE, envelope_from="a@x",
-        recipients=(RecipientOutcome("ok@x", RecipientState.SENT, 250, ("250 ok",)),
-                    RecipientOutcome("b@x", RecipientState.FAILED, 550, ("550 5.1.1 no",)),
-                    RecipientOutcome("c@x", RecipientState.DEFERRED, 452, ("452 full",))),
+        recipients=(RecipientOutcome("ok@x", RecipientStatus.SENT, 250, ("250 ok",)),
+                    RecipientOutcome("b@x", RecipientStatus.FAILED, 550, ("550 5.1.1 no",)),
+                    RecipientOutcome("c@x", RecipientStatus.DEFERRED, 452, ("452 full",))),
         smtp_status=None, smtp_message=(), errormsg="delivery to one or more recipients failed",
         mailsize=10, failure=None, log_line="", started=0, finished=0)
     assert failure_lines(account, outcome) == [
@@ -100,7 +103,7 @@ def test_a_log_failure_after_a_failure_comes_last_and_keeps_the_exit_code():
 def test_a_log_failure_after_success_still_exits_zero():
     account = Account(host="h", logfile="/nonexistent/dir/log")
     ok = DeliveryOutcome(exit_code=ExitCode.EX_OK, envelope_from="a@x",
-                         recipients=(RecipientOutcome("b@x", RecipientState.SENT),),
+                         recipients=(RecipientOutcome("b@x", RecipientStatus.SENT),),
                          smtp_status=250, smtp_message=("250 ok",), errormsg=None, mailsize=3,
                          failure=None, log_line="host=h …", started=0, finished=0)
     with pytest.raises(LogFailed) as caught:

@@ -13,8 +13,9 @@ import re
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from smtpq.sender.errors import InvalidAddress
 from smtpq.sender.message import addresses
-from smtpq.sender.message.addresses import _Invalid, _skip_comment, _tokenize
+from smtpq.sender.message.addresses import _skip_comment, _tokenize
 
 _ATOM = r'[^\x00-\x20\x7f()<>\[\]:;@\\,."]+'
 _TOKEN_RE = re.compile(
@@ -36,7 +37,7 @@ def regex_tokenize(text: str) -> list[tuple[str, str]]:
     while pos < end:
         match = _TOKEN_RE.match(text, pos)
         if match is None:
-            raise _Invalid(_UNTERMINATED.get(text[pos], f"unexpected character {text[pos]!r}"))
+            raise InvalidAddress(_UNTERMINATED.get(text[pos], f"unexpected character {text[pos]!r}"))
         kind = match.lastgroup
         if kind == "open":
             pos = _skip_comment(text, pos)
@@ -52,7 +53,7 @@ def regex_tokenize(text: str) -> list[tuple[str, str]]:
 def outcome(tokenize, text: str) -> object:  # type: ignore[no-untyped-def]
     try:
         result = tokenize(text)
-    except _Invalid as error:
+    except InvalidAddress as error:
         return ("error", str(error))
     return [(t.kind, t.text) if hasattr(t, "kind") else t for t in result]
 

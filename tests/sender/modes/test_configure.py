@@ -6,9 +6,9 @@ import io
 
 import pytest
 
-from smtpq.sender.errors import SmtpqError
+from smtpq.sender.errors import DnsError, SmtpqError
 from smtpq.sender.modes import configure
-from smtpq.sender.modes.configure import DnsError, SrvRecord, best_record
+from smtpq.sender.modes.configure import SrvRecord, best_record
 from smtpq.sender.options import parse_args
 from smtpq.sender.sysexits import ExitCode
 from tests.sender.modes.fake_dns import FakeDns

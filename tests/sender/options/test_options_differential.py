@@ -22,8 +22,8 @@ import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from smtpq.sender.errors import UsageError
-from smtpq.sender.options import CommandLine, GetoptError, parse_args
+from smtpq.sender.errors import GetoptError, UsageError
+from smtpq.sender.options import CommandLine, parse_args
 from tests.support.programs import msmtp_binary
 
 MAIL = b"From: reader@example.org\nSubject: t\n\nbody\n"

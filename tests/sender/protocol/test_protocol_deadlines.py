@@ -20,9 +20,8 @@ from smtpq.sender.config.settings import Account
 from smtpq.sender.delivery.courier import Courier, OutgoingMail
 from smtpq.sender.delivery.outcome import FailureKind
 from smtpq.sender.delivery.pipeline import deliver_all
-from smtpq.sender.errors import DeliveryError
+from smtpq.sender.errors import DeliveryError, StageTimeout
 from smtpq.sender.protocol.deadlines import StageLimits
-from smtpq.sender.protocol.failures import StageTimeout
 from smtpq.sender.protocol.session import Session
 from smtpq.sender.sysexits import ExitCode
 from tests.support.certs import TlsMaterial

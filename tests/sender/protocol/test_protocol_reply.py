@@ -8,7 +8,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from smtpq.sender.protocol.reply import MAX_LINES, Reply, ReplyFormatError, read_reply
+from smtpq.sender.errors import ReplyFormatError
+from smtpq.sender.protocol.reply import MAX_LINES, Reply, read_reply
 
 
 def reader(data: bytes):

@@ -5,8 +5,7 @@ from __future__ import annotations
 import pytest
 
 from smtpq.sender.config.settings import Account
-from smtpq.sender.errors import DeliveryError
-from smtpq.sender.protocol.failures import CapabilityMissing, MessageTooLarge
+from smtpq.sender.errors import CapabilityMissing, DeliveryError, MessageTooLarge
 from smtpq.sender.protocol.session import Session
 from smtpq.sender.protocol.transaction import Policy, run_transaction
 from smtpq.sender.sysexits import ExitCode

@@ -7,8 +7,7 @@ import ssl
 import pytest
 
 from smtpq.sender.config.settings import Account
-from smtpq.sender.errors import DeliveryError
-from smtpq.sender.protocol.failures import TlsError
+from smtpq.sender.errors import DeliveryError, TlsError
 from smtpq.sender.protocol.session import Session
 from smtpq.sender.sysexits import ExitCode
 from smtpq.sender.tls.priorities import parse_priorities

@@ -23,8 +23,9 @@ from typing import Any, NamedTuple
 from sqlalchemy import Connection, text
 from sqlalchemy.exc import DBAPIError
 
-from smtpq.queue.states import MessageStatus, RecipientStatus
+from smtpq.queue.states import MessageStatus
 from smtpq.queue.store.sql.engine import READ_ONLY, is_sqlite, make_engine, sqlite_file
+from smtpq.sender.delivery.outcome import RecipientStatus
 
 _MESSAGE_STATUSES = frozenset(status.value for status in MessageStatus)
 _RECIPIENT_STATUSES = ", ".join(f"'{status.value}'" for status in RecipientStatus)
@@ -124,8 +125,8 @@ def _sqlite_checks(connection: Connection) -> Iterator[Finding]:
 
 
 def _marker_check(connection: Connection, path: str | None) -> Iterator[Finding]:
+    from smtpq.queue.errors import StoreError
     from smtpq.queue.store.marker import check_high_water
-    from smtpq.sender.errors import StoreError
 
     if path is None:
         return

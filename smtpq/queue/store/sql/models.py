@@ -10,7 +10,9 @@ this schema; ``tests/queue/store/test_queue_schema.py`` compares them.
 
 Portability choices:
 - statuses are short text columns with CHECK constraints (not native ENUM
-  types, whose changes PostgreSQL cannot make inside every transaction);
+  types, whose changes PostgreSQL cannot make inside every transaction), and
+  their defaults say what a new row is: a message queued, a recipient pending
+  (no INSERT names them, and the enqueue path need not know the values);
 - times are ``DateTime(timezone=True)``: ``timestamptz`` on PostgreSQL, UTC
   text on SQLite, always aware UTC in Python (``UTCDateTime``);
 - the mail is ``message_chunks`` of about 1 MiB (BLOB / bytea) so neither
@@ -40,7 +42,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.engine import Dialect
 
-from smtpq.queue.states import MessageStatus, RecipientStatus
+from smtpq.queue.states import MessageStatus
+from smtpq.sender.delivery.outcome import RecipientStatus
 
 #: Deterministic constraint names: SQLite batch migrations (table copies) can
 #: only drop or alter a constraint that has a name.
@@ -80,8 +83,8 @@ class UTCDateTime(TypeDecorator[datetime]):
 
 
 def _status(enum_class: type[enum.Enum], name: str) -> Enum:
-    # Text plus a CHECK constraint: the stdlib enqueue path writes raw strings,
-    # and the database refuses one that is not a known status.
+    # Text plus a CHECK constraint: the database refuses a raw string that is not
+    # a known status (the stdlib paths write text).
     return Enum(
         enum_class,
         name=name,
@@ -101,7 +104,8 @@ messages = Table(
     "messages",
     metadata,
     Column("id", Integer, primary_key=True),
-    Column("status", _status(MessageStatus, "message_status"), nullable=False),
+    Column("status", _status(MessageStatus, "message_status"), nullable=False,
+           server_default=MessageStatus.QUEUED.value),  # a new message is queued
     Column("account", Text, nullable=False),
     Column("config_file", Text),  # the -C file given at enqueue time
     Column("options", Text, nullable=False),  # JSON list of argv strings to re-apply
@@ -143,7 +147,8 @@ recipients = Table(
     Column("message_id", Integer, ForeignKey("messages.id", ondelete="CASCADE"), nullable=False),
     Column("position", Integer, nullable=False),  # order in the envelope
     Column("address", Text, nullable=False),
-    Column("status", _status(RecipientStatus, "recipient_status"), nullable=False),
+    Column("status", _status(RecipientStatus, "recipient_status"), nullable=False,
+           server_default=RecipientStatus.PENDING.value),  # a new recipient is pending
     Column("smtp_status", Integer),
     Column("smtp_message", Text),
     Column("updated", UTCDateTime, nullable=False),

@@ -14,6 +14,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, Row, select
 
+from smtpq.queue.errors import StoreError
 from smtpq.queue.records import (
     AttemptRecord,
     ClaimedMessage,
@@ -22,11 +23,11 @@ from smtpq.queue.records import (
     Recipient,
     RecipientState,
 )
-from smtpq.queue.states import UNDELIVERED, MessageStatus, RecipientStatus
+from smtpq.queue.states import UNDELIVERED, MessageStatus
 from smtpq.queue.store.rows import decode_options
 from smtpq.queue.store.sql.engine import READ_ONLY
 from smtpq.queue.store.sql.models import attempts, message_chunks, messages, recipients
-from smtpq.sender.errors import StoreError
+from smtpq.sender.delivery.outcome import RecipientStatus
 
 #: Most ids in one ``IN (...)``: SQLite allows 32766 host parameters, keep far below.
 BATCH = 500

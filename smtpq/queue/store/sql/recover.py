@@ -40,10 +40,10 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any, NamedTuple
 
+from smtpq.queue.errors import StoreError
 from smtpq.queue.states import MessageStatus
 from smtpq.queue.store import marker as queue_marker
 from smtpq.queue.store.sqlite_file import PRAGMAS
-from smtpq.sender.errors import StoreError
 from smtpq.sender.sysexits import ExitCode
 
 _KNOWN = frozenset(status.value for status in MessageStatus)
@@ -288,7 +288,7 @@ def _copy_whole(src: sqlite3.Connection, out: sqlite3.Connection, message_id: in
                     (message_id, seq, data))
         size, expected = size + len(data), expected + 1
     # A sent mail's content is dropped when it is sent (keep_sent_content = false).
-    dropped = expected == 0 and row["status"] == "sent"
+    dropped = expected == 0 and row["status"] == MessageStatus.SENT
     if size != row["size"] and not dropped:
         return f"content incomplete ({size} of {row['size']} bytes)"
     for attempt in _tolerant_rows(src, "SELECT * FROM attempts WHERE message_id = ? ORDER BY id",

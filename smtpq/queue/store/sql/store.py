@@ -64,7 +64,6 @@ from smtpq.queue.states import (
     RETRYABLE,
     REVIVABLE,
     MessageStatus,
-    RecipientStatus,
 )
 from smtpq.queue.store.rows import encode_options
 from smtpq.queue.store.schema_version import HEAD
@@ -74,6 +73,7 @@ from smtpq.queue.store.sql import reads as sql_reads
 from smtpq.queue.store.sql import verdicts as sql_verdicts
 from smtpq.queue.store.sql.engine import NO_WAIT, READ_ONLY, is_sqlite, make_engine, sqlite_file
 from smtpq.queue.store.sql.models import attempts, message_chunks, messages, recipients
+from smtpq.sender.delivery.outcome import RecipientStatus
 
 M = messages.c
 R = recipients.c

@@ -22,8 +22,9 @@ from typing import Any
 from sqlalchemy import Connection, bindparam, insert, or_, select, update
 
 from smtpq.queue.records import AttemptRecord, RecipientResult, Transition
-from smtpq.queue.states import UNDELIVERED, MessageStatus, RecipientStatus
+from smtpq.queue.states import UNDELIVERED, MessageStatus
 from smtpq.queue.store.sql.models import attempts, messages, recipients
+from smtpq.sender.delivery.outcome import RecipientStatus
 
 M = messages.c
 R = recipients.c

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from smtpq.sender.auth.sasl.base import Credentials, Mechanism, MechanismError
+from smtpq.sender.auth.sasl.base import Credentials, Mechanism
 
 #: Methods that need no password (msmtp never asks for one for these).
 PASSWORDLESS = frozenset({"EXTERNAL", "GSSAPI"})
@@ -38,5 +38,5 @@ def _factories() -> dict[str, type[Mechanism]]:
     }
 
 
-__all__ = ["Credentials", "Mechanism", "MechanismError", "PASSWORDLESS", "USERLESS",
+__all__ = ["Credentials", "Mechanism", "PASSWORDLESS", "USERLESS",
            "create_mechanism"]

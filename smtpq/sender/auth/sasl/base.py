@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from smtpq.sender.errors import MechanismError
+
 
 @dataclass(frozen=True)
 class Credentials:
@@ -22,18 +24,6 @@ class Credentials:
 
     def __repr__(self) -> str:
         return f"Credentials(user={self.user!r}, password=<hidden>, host={self.host!r})"
-
-
-class MechanismError(Exception):
-    """The client side of the exchange failed (msmtp: a GNU SASL error, EX_SOFTWARE).
-
-    ``reason`` is GNU SASL's ``gsasl_strerror`` text that msmtp would print after
-    ``GNU SASL: ``; it never contains exchanged data.
-    """
-
-    def __init__(self, reason: str) -> None:
-        super().__init__(reason)
-        self.reason = reason
 
 
 #: GNU SASL's texts for the failures a client mechanism can hit (``gsasl_strerror``).

@@ -18,8 +18,8 @@ from smtpq.sender.auth.sasl.base import (
     PARSE_ERROR,
     Credentials,
     Mechanism,
-    MechanismError,
 )
+from smtpq.sender.errors import MechanismError
 
 # RFC 2831 §7.1: #( token "=" ( token | quoted-string ) )
 _PAIR = re.compile(r'\s*([A-Za-z0-9-]+)\s*=\s*("(?:[^"\\]|\\.)*"|[^,\s]*)\s*(?:,|$)')

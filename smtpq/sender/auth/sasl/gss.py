@@ -20,12 +20,8 @@ from __future__ import annotations
 import struct
 from typing import Any
 
-from smtpq.sender.auth.sasl.base import (
-    PARSE_ERROR,
-    Credentials,
-    Mechanism,
-    MechanismError,
-)
+from smtpq.sender.auth.sasl.base import PARSE_ERROR, Credentials, Mechanism
+from smtpq.sender.errors import MechanismError
 
 #: GNU SASL's text for a failed ``gss_init_sec_context`` (observed with msmtp 1.8.23).
 GSSAPI_CLIENT_ERROR = (

@@ -19,8 +19,8 @@ from smtpq.sender.auth.sasl.base import (
     PARSE_ERROR,
     Credentials,
     Mechanism,
-    MechanismError,
 )
+from smtpq.sender.errors import MechanismError
 
 
 class Scram(Mechanism):

@@ -13,13 +13,8 @@ from __future__ import annotations
 import hashlib
 import hmac
 
-from smtpq.sender.auth.sasl.base import (
-    PARSE_ERROR,
-    Credentials,
-    Mechanism,
-    MechanismError,
-    to_bytes,
-)
+from smtpq.sender.auth.sasl.base import PARSE_ERROR, Credentials, Mechanism, to_bytes
+from smtpq.sender.errors import MechanismError
 
 
 class Plain(Mechanism):
