@@ -25,7 +25,7 @@ from typing import TextIO
 from smtpq.cli.progress import TtyProgress
 from smtpq.queue.flush import stopping
 from smtpq.queue.flush.events import DEFERRED, FOR_GOOD, UNREACHABLE
-from smtpq.queue.flush.worker import FlushReport, FlushRequest, run_flush
+from smtpq.queue.flush.flusher import FlushReport, FlushRequest, run_flush
 from smtpq.queue.settings import load_settings
 from smtpq.sender.errors import SmtpqError
 from smtpq.sender.options import CommandLine
