@@ -55,8 +55,8 @@ def test_runtime_dependencies_are_declared(wheel) -> None:
     requires = [line for line in wheel.read(metadata).decode().splitlines()
                 if line.startswith("Requires-Dist:") and "extra ==" not in line]
     names = {line.split()[1].split(">")[0].split("=")[0].lower() for line in requires}
-    assert {"sqlalchemy", "alembic", "tenacity", "click", "filelock"} <= names
-    assert "dnspython" in names  # --configure's SRV lookups
+    assert {"sqlalchemy", "alembic", "tenacity", "click", "dnspython"} <= names
+    assert "filelock" not in names  # docs/architecture.md, Dependencies
 
 
 def test_the_wheel_carries_what_install_units_puts_in_place(wheel) -> None:

@@ -27,8 +27,8 @@ from typing import TextIO
 from smtpq.queue.errors import FlushInterrupted
 from smtpq.queue.flush import stopping
 from smtpq.queue.flush.events import DEFERRED, FOR_GOOD, UNREACHABLE
+from smtpq.queue.flush.flusher import FlushReport, FlushRequest, run_flush
 from smtpq.queue.flush.verdict import Verdict
-from smtpq.queue.flush.worker import FlushReport, FlushRequest, run_flush
 from smtpq.queue.records import ClaimedMessage
 from smtpq.queue.settings import load_settings
 from smtpq.sender.options import CommandLine

@@ -24,7 +24,7 @@ from pathlib import Path
 
 import pytest
 
-from smtpq.queue.flush.worker import FlushRequest, run_flush
+from smtpq.queue.flush.flusher import FlushRequest, run_flush
 from smtpq.queue.new_message import NewMessage
 from smtpq.queue.settings import AfterEnqueue, QueueSettings
 from tests.support.certs import TlsMaterial

@@ -39,7 +39,7 @@ from tests.support.aiosmtpd_server import free_port
 #: The worker: flush until nothing is left to do, then exit 0.
 WORKER = r"""
 import os, time
-from smtpq.queue.flush.worker import FlushRequest, run_flush
+from smtpq.queue.flush.flusher import FlushRequest, run_flush
 from smtpq.queue.settings import load_settings
 from smtpq.queue.store.sql.store import open_store
 from smtpq.queue.states import MessageStatus as S

@@ -43,7 +43,7 @@ def flush(ids: tuple[int, ...], account: str | None, ignore_backoff: bool, quiet
         smtpq flush --id 42
     """
     from smtpq.cli.flushing import flush as run_flush
-    from smtpq.queue.flush.worker import BACKGROUND_LINGER, FlushRequest
+    from smtpq.queue.flush.flusher import BACKGROUND_LINGER, FlushRequest
 
     request = FlushRequest(ids=ids or None, account=account, ignore_backoff=ignore_backoff,
                            lock_fd=lock_fd, linger=BACKGROUND_LINGER if background else 0.0)

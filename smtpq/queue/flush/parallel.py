@@ -2,18 +2,24 @@
 
 Processes, not threads: the flush's own work (the SMTP client, recording
 verdicts) holds the GIL, so threads would share one CPU.  After its
-housekeeping the flusher forks N - 1 children and works as the N-th itself.
-Each claims its own batches — claims with leases keep them apart (``BEGIN
-IMMEDIATE`` on SQLite, ``FOR NO KEY UPDATE SKIP LOCKED`` on PostgreSQL) —
-and keeps its own connection per route, so one server sees N connections.
-To the outside it is still one flush: the children inherit the flusher's
-lock (one ``flock``'d open file description) and end before it lets the lock
-go; their counts add up in its report (and its progress line).
+housekeeping the flusher starts N - 1 worker processes (``multiprocessing``,
+forked) and works as the N-th itself.  Each claims its own batches — claims
+with leases keep them apart (``BEGIN IMMEDIATE`` on SQLite, ``FOR NO KEY
+UPDATE SKIP LOCKED`` on PostgreSQL) — and keeps its own connection per route,
+so one server sees N connections.  To the outside it is still one flush: the
+workers inherit the flusher's lock (one ``flock``'d open file description) and
+end before it lets the lock go; their running counts, in memory they share
+with the flusher (``multiprocessing.Array``), add up in its progress line, and
+each sends its report (counts, what happened to each mail) back through a pipe
+as it ends, which the flusher adds to its own: one summary, one exit status,
+one entry in the flush journal.
 
 No database connection crosses the fork (the store's pool is emptied first;
-each process opens its own).  A child whose flusher died (SIGKILL) stops
+each process opens its own).  A worker whose flusher died (SIGKILL) stops
 after the batch it holds; what it had claimed is then delivered and recorded,
-or requeued when its lease runs out, as for any flusher.
+or requeued when its lease runs out, as for any flusher.  A worker that fails
+or dies is reported (``WorkerFailed``) once the others are done, and the
+flusher takes back at once the claims it still held.
 
 Stop signals (``stopping``): the flusher passes each SIGINT/SIGTERM it gets
 on to its workers, which ignore those signals themselves (Ctrl-C reaches the
@@ -23,28 +29,45 @@ back its own unstarted claims.
 
 from __future__ import annotations
 
+import ctypes
 import dataclasses
-import json
 import math
-import mmap
+import multiprocessing
 import os
-import struct
 from datetime import UTC, datetime
+from multiprocessing.connection import Connection
+from multiprocessing.process import BaseProcess
 from typing import Any
 
 from smtpq.queue.errors import WorkerFailed
-from smtpq.queue.flush import stopping
-from smtpq.queue.flush import worker as flush
-from smtpq.queue.flush.events import FlushEvent
+from smtpq.queue.flush import holders, stopping, worker
 from smtpq.queue.flush.worker import FlushReport, Rounds
 from smtpq.sender.errors import SmtpqError
 from smtpq.sender.sysexits import ExitCode
 
-#: Fewer due mails per worker than this: fewer workers (forking costs more than it gives).
+#: Fewer due mails per worker than this: fewer workers (starting one costs more than it gives).
 MIN_SHARE = 8
-#: The counts a worker reports (``FlushReport`` fields).
+#: The counts a worker shares while it runs (``FlushReport`` fields).
 COUNTS = ("sent", "deferred", "failed", "expired", "unreachable", "given_back")
-_SLOT = struct.Struct(f"{len(COUNTS)}q")
+
+#: The worker processes' start method (why fork: see ``_Child``).
+_FORK = multiprocessing.get_context("fork")
+
+
+@dataclasses.dataclass
+class _Done:
+    """What a worker sends its flusher as it ends: the newest id it claimed, its report."""
+
+    newest: int
+    report: FlushReport
+
+
+@dataclasses.dataclass
+class _Failed:
+    """A worker that failed (its error) or died (how, as the flusher saw it)."""
+
+    message: str
+    exit_code: int = ExitCode.EX_SOFTWARE
 
 
 def drain_in_parallel(rounds: Rounds, after_id: int, workers: int) -> int:
@@ -55,140 +78,180 @@ def drain_in_parallel(rounds: Rounds, after_id: int, workers: int) -> int:
     workers = min(workers, due // MIN_SHARE)
     if workers < 2 or stopping.requested():
         return rounds.drain_alone(after_id)
-    limit = min(flush.BATCH, math.ceil(due / workers))  # every worker gets a share at once
+    limit = min(worker.BATCH, math.ceil(due / workers))  # every worker gets a share at once
     rounds.store.close()  # no connection crosses the fork: each process opens its own
     counts = _SharedCounts(workers)
-    with stopping.held():  # each stop signal reaches every worker exactly once
-        children = [_start_child(rounds, after_id, limit, counts, slot)
-                    for slot in range(1, workers)]
-        stopping.forward_to([child.pid for child in children])
+    children: list[_Child] = []
     progress = rounds.progress
-    if progress is not None:  # the progress line counts every worker's mail
-        rounds.progress = lambda m, v, r: progress(m, v, counts.added_to(r))
     try:
+        with stopping.held():  # each stop signal reaches every worker exactly once
+            for slot in range(1, workers):
+                children.append(_Child(rounds, after_id, limit, counts, slot))
+                stopping.forward_to([children[-1].pid])
+        if progress is not None:  # the progress line counts every worker's mail
+            rounds.progress = lambda m, v, r: progress(m, v, counts.added_to(r))
         newest = rounds.drain_alone(after_id, limit=limit)
     finally:
         rounds.progress = progress
-        outcomes = [child.wait_out() for child in children]
+        ends = [child.wait_out() for child in children]
         stopping.forget([child.pid for child in children])
-    return max([newest] + [_merged(rounds.report, outcome) for outcome in outcomes])
+    failed = [(child, end) for child, end in zip(children, ends, strict=True)
+              if isinstance(end, _Failed)]
+    if failed:
+        _take_back(rounds, [child for child, _ in failed])
+    newest = max([newest] + [_merged(rounds.report, end) for end in ends if isinstance(end, _Done)])
+    if failed:
+        _, first = failed[0]
+        raise WorkerFailed(first.message, exit_code=first.exit_code)
+    return newest
 
 
-def _merged(report: FlushReport, outcome: dict[str, Any]) -> int:
-    """Add a child's counts to *report*; its newest id (raises its error)."""
-    if "error" in outcome:
-        raise WorkerFailed(outcome["error"], exit_code=outcome["exit_code"])
+def _merged(report: FlushReport, end: _Done) -> int:
+    """Add a worker's report to the flush's *report*; the newest id it claimed."""
+    theirs = end.report
     for name in COUNTS:
-        setattr(report, name, getattr(report, name) + outcome[name])
-    report.interrupted = report.interrupted or bool(outcome.get("interrupted"))
-    report.events.extend(FlushEvent(**event) for event in outcome.get("events", ()))
-    if outcome.get("last_sent"):
-        last = datetime.fromisoformat(outcome["last_sent"])
-        report.last_sent = max(last, report.last_sent or last)
-    return int(outcome["newest"])
+        setattr(report, name, getattr(report, name) + getattr(theirs, name))
+    report.interrupted = report.interrupted or theirs.interrupted
+    report.events.extend(theirs.events)
+    if theirs.last_sent is not None:
+        report.last_sent = max(theirs.last_sent, report.last_sent or theirs.last_sent)
+    return end.newest
+
+
+def _take_back(rounds: Rounds, children: list[_Child]) -> None:
+    """Queue again at once the claims that workers which failed or died still held
+    (we hold the lock, and they are gone: nobody else will record them)."""
+    taken = rounds.store.release_claims([child.worker_id for child in children],
+                                        datetime.now(UTC))
+    rounds.report.taken_back += len(taken)
 
 
 class _SharedCounts:
-    """Every child's running counts, in memory the children share with the flusher."""
+    """Every worker's running counts, in memory the workers share with the flusher.
+
+    Each worker writes only its own slot, and the flusher only reads them for
+    its progress line: no lock."""
 
     def __init__(self, workers: int) -> None:
-        self.memory = mmap.mmap(-1, _SLOT.size * workers)  # anonymous, MAP_SHARED
+        self.values = _FORK.Array(ctypes.c_int64, len(COUNTS) * workers, lock=False)
         self.workers = workers
 
-    def write(self, slot: int, report: FlushReport) -> None:
-        _SLOT.pack_into(self.memory, slot * _SLOT.size, *(getattr(report, n) for n in COUNTS))
+    def write(self, slot: int, name: str, value: int) -> None:
+        self.values[slot * len(COUNTS) + COUNTS.index(name)] = value
 
     def added_to(self, report: FlushReport) -> FlushReport:
-        totals = [getattr(report, name) for name in COUNTS]
+        totals = {name: getattr(report, name) for name in COUNTS}
         for slot in range(1, self.workers):
-            for index, value in enumerate(_SLOT.unpack_from(self.memory, slot * _SLOT.size)):
-                totals[index] += value
-        return dataclasses.replace(report, **dict(zip(COUNTS, totals, strict=True)))
+            for index, name in enumerate(COUNTS):
+                totals[name] += self.values[slot * len(COUNTS) + index]
+        return dataclasses.replace(report, **totals)
 
 
 class _Child:
-    """A forked worker: its pid and the pipe its result comes through."""
+    """A worker process of the flush: started at once, its end read from its pipe."""
 
-    def __init__(self, pid: int, result_fd: int) -> None:
-        self.pid, self.result_fd = pid, result_fd
-        self.chunks: list[bytes] = []
-        self.status: int | None = None
+    def __init__(self, rounds: Rounds, after_id: int, limit: int, counts: _SharedCounts,
+                 slot: int) -> None:
+        results, sender = _FORK.Pipe(duplex=False)
+        # multiprocessing, not os.fork by hand: it reaps the worker and says how it
+        # ended (exitcode: the signal that killed it) and carries its report back
+        # pickled; not ProcessPoolExecutor: a pool hides which process holds which
+        # claims, and one death breaks every future.  The "fork" context, named
+        # (Python 3.14 defaults to forkserver on Linux): the worker must inherit the
+        # flusher's locked descriptor (one flush to the outside, the lock held for as
+        # long as an orphaned worker runs), its settings and accounts, and start
+        # without importing smtpq again.
+        self.process: BaseProcess = _FORK.Process(
+            target=_work, args=(rounds, after_id, limit, counts, slot, os.getpid(), sender),
+            name=f"smtpq flush worker {slot}")
+        try:
+            self.process.start()
+        finally:
+            sender.close()  # the worker's end only: its exit then reads as the end of the pipe
+        self.results = results
+        self.pid = self.process.pid or 0
+        self.worker_id = holders.worker_id(self.pid)  # as the worker names its claims
+        self.end: _Done | _Failed | None = None
+        self.read = False
 
-    def wait_out(self) -> dict[str, Any]:
-        """``wait``, through any number of stop signals (the worker stops on its own)."""
+    def wait_out(self) -> _Done | _Failed:
+        """Its end, through any number of stop signals (the worker stops on its own)."""
         while True:
             try:
-                return self.wait()
+                return self._wait()
             except stopping.Abandoned:
                 continue
 
-    def wait(self) -> dict[str, Any]:
-        if self.result_fd >= 0:
-            while chunk := os.read(self.result_fd, 65536):
-                self.chunks.append(chunk)
-            os.close(self.result_fd)
-            self.result_fd = -1
-        if self.status is None:
-            self.status = os.waitpid(self.pid, 0)[1]
-        status = self.status
-        if self.chunks:
-            return dict(json.loads(b"".join(self.chunks)))
-        return {"error": f"flush worker {self.pid} died ({_describe(status)})",
-                "exit_code": ExitCode.EX_SOFTWARE}
+    def _wait(self) -> _Done | _Failed:
+        if not self.read:
+            self.results.poll(None)  # its report is there, or the worker is gone
+            with stopping.held():  # a signal handler raising mid-message would lose the report
+                self.end = self._received()
+                self.read = True
+        self.process.join()
+        return self.end or _Failed(
+            f"flush worker {self.pid} died ({_describe(self.process.exitcode)})")
+
+    def _received(self) -> _Done | _Failed | None:
+        """What the worker sent, or None: it died before it could say how it ended."""
+        try:
+            end: _Done | _Failed | None = self.results.recv()
+        except (EOFError, OSError):
+            end = None
+        self.results.close()
+        return end
 
 
-def _describe(status: int) -> str:
-    if os.WIFSIGNALED(status):
-        return f"signal {os.WTERMSIG(status)}"
-    return f"exit status {os.waitstatus_to_exitcode(status)}"
+def _describe(exitcode: int | None) -> str:
+    if exitcode is not None and exitcode < 0:
+        return f"signal {-exitcode}"
+    return f"exit status {exitcode}"
 
 
-def _start_child(rounds: Rounds, after_id: int, limit: int, counts: _SharedCounts,
-                 slot: int) -> _Child:
-    read_fd, write_fd = os.pipe()
-    parent = os.getpid()
-    pid = os.fork()
-    if pid:
-        os.close(write_fd)
-        return _Child(pid, read_fd)
-    os.close(read_fd)  # the child, from here on: never returns
+def _work(rounds: Rounds, after_id: int, limit: int, counts: _SharedCounts, slot: int,
+          parent: int, sender: Connection) -> None:
+    """The worker process: drain as one worker of the flush, then send how it ended."""
     stopping.as_worker()
-    os.write(write_fd, json.dumps(_child_work(rounds, after_id, limit, counts, slot, parent))
-             .encode())
-    os._exit(0)
+    end = _drained(rounds, after_id, limit, counts, slot, parent)
+    stopping.ignore()  # done: nothing is left to stop, and the report must get through
+    sender.send(end)
+    sender.close()
 
 
-def _child_work(rounds: Rounds, after_id: int, limit: int, counts: _SharedCounts, slot: int,
-                parent: int) -> dict[str, Any]:
-    """Drain as one worker of the flush; its counts and newest id, or its error."""
+def _drained(rounds: Rounds, after_id: int, limit: int, counts: _SharedCounts, slot: int,
+             parent: int) -> _Done | _Failed:
+    """Drain as one worker of the flush; its newest id and report, or its error."""
     report = _SharedReport(counts, slot)
     mine = Rounds(rounds.store, rounds.settings, rounds.request, rounds.env, report, None)
+    newest = 0
     try:
         newest = mine.drain_alone(after_id, limit=limit,
                                   keep_going=lambda: os.getppid() == parent)
     except stopping.Abandoned:  # a second stop while closing: what is left, the next flush takes
-        return {"newest": 0, "interrupted": True, **{n: getattr(report, n) for n in COUNTS}}
+        report.interrupted = True
     except SmtpqError as error:
-        return {"error": error.message, "exit_code": int(error.exit_code)}
+        return _Failed(error.message, int(error.exit_code))
     except BaseException as error:  # noqa: BLE001 - reported to the flusher, which raises it
-        return {"error": f"flush worker: {error!r}", "exit_code": ExitCode.EX_SOFTWARE}
+        return _Failed(f"flush worker: {error!r}")
     finally:
         rounds.store.close()
-    return {"newest": newest, "interrupted": report.interrupted,
-            **{name: getattr(report, name) for name in COUNTS},
-            "events": [event.as_dict() for event in report.events],
-            "last_sent": report.last_sent.isoformat() if report.last_sent else None}
+    return _Done(newest, report.plain())
 
 
 class _SharedReport(FlushReport):
-    """A child's report, mirrored into the shared counts on every change."""
+    """A worker's report, its counts mirrored into the shared memory on every change."""
 
     def __init__(self, counts: _SharedCounts, slot: int) -> None:
         object.__setattr__(self, "_shared", (counts, slot))
         super().__init__()
 
-    def __setattr__(self, name: str, value: object) -> None:
+    def __setattr__(self, name: str, value: Any) -> None:
         object.__setattr__(self, name, value)
         if name in COUNTS:
             counts, slot = self.__dict__["_shared"]
-            counts.write(slot, self)
+            counts.write(slot, name, value)
+
+    def plain(self) -> FlushReport:
+        """The report alone, to send to the flusher (the shared memory stays behind)."""
+        return FlushReport(**{field.name: getattr(self, field.name)
+                              for field in dataclasses.fields(FlushReport)})

@@ -30,6 +30,7 @@ from smtpq.queue.errors import Abandoned
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 #: What a flusher sends its worker processes for each stop signal it got.
 WORKER_SIGNAL = signal.SIGUSR1
+_HELD = (*STOP_SIGNALS, WORKER_SIGNAL)
 
 _state = {"count": 0}
 _workers: list[int] = []
@@ -81,9 +82,10 @@ def installed() -> Iterator[None]:
 
 @contextmanager
 def held() -> Iterator[None]:
-    """The stop signals wait (blocked) while inside: around starting worker processes,
-    so that each signal reaches every worker exactly once (``as_worker``, ``forward_to``)."""
-    previous = signal.pthread_sigmask(signal.SIG_BLOCK, STOP_SIGNALS)
+    """The stop signals (and ``WORKER_SIGNAL``) wait, blocked, while inside: around
+    starting worker processes, so that each signal reaches every worker exactly once
+    (``as_worker``, ``forward_to``), and around reading a worker's report."""
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, _HELD)
     try:
         yield
     finally:
@@ -98,7 +100,14 @@ def as_worker() -> None:
     for signum in STOP_SIGNALS:
         signal.signal(signum, signal.SIG_IGN)
     signal.signal(WORKER_SIGNAL, _on_signal)
-    signal.pthread_sigmask(signal.SIG_UNBLOCK, STOP_SIGNALS)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, _HELD)
+
+
+def ignore() -> None:
+    """In a worker that is done: stop signals have nothing left to stop (and must not
+    cut short the report it sends its flusher)."""
+    for signum in _HELD:
+        signal.signal(signum, signal.SIG_IGN)
 
 
 def forward_to(pids: list[int]) -> None:

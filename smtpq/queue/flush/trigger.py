@@ -2,7 +2,7 @@
 
 The caller of ``sendmail`` never waits for the network: the flusher runs in a
 new session with no terminal, stdin/stdout/stderr on /dev/null, and the
-enqueuing process returns at once.  See ``flushlock`` for why a burst of
+enqueuing process returns at once.  See ``lock`` for why a burst of
 enqueues starts at most one flusher.
 
 The flusher is started with ``os.posix_spawn`` where ``/proc/self/fd`` lists the
@@ -17,7 +17,7 @@ from __future__ import annotations
 import os
 import sys
 
-from smtpq.queue.flush.lock import lock_path, try_lock
+from smtpq.queue.flush.lock import lock_path, refuse_foreign_holder, try_lock
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (import cost)
 if TYPE_CHECKING:
@@ -37,8 +37,6 @@ def start_background_flush(database: str, env: Mapping[str, str]) -> bool:
     if fd is None:
         # A flusher is running; it re-checks for new mail before exiting.  Unless
         # the process that took the lock is another user's (cheap look only).
-        from smtpq.queue.flush.lock_holder import refuse_foreign_holder
-
         refuse_foreign_holder(path, thorough=False)
         return False
     try:

@@ -1,41 +1,20 @@
-"""The flush worker: deliver what is due, one connection per route, every change durable.
+"""Draining the queue under the flush lock: claim batches, deliver them route by route.
 
-One flusher per queue at a time (``flushlock``; a second one returns at once),
-with ``parallel_connections`` worker processes of its own (``flush_parallel``).
-Messages are claimed oldest first in small batches; messages of the same route
-share one connection for the whole flush, pipelined across mails (RFC 2920).
-A message is marked sent once the server accepts its DATA; the verdicts are
-committed in small groups (``group_commit``), so a crash can repeat the mails
-whose verdicts were not yet committed (RFC 5321 §3.8: at-least-once), never
-lose one.  An unreachable server leaves the rest of its route's batch queued without
-consuming back-off.  After letting the lock go, the flusher looks once more for
-mail enqueued while it held it (an enqueue that saw the lock taken started no
-flusher of its own), and takes the lock again for it.  A background flusher
-first lingers a moment for more mail, so that a burst of enqueues spread over
-seconds (a loop in a script) is served by one flusher, not one per lull.  A
-flush of some mail only (``--id``, ``--account``) hands what it leaves to a
-background flush, as the enqueues that found its lock taken would have done.
-
-Before it leaves, the flusher counts the due mail once more from the start
-of the queue: a mail whose ``next_attempt`` was stamped before its commit (or,
-on PostgreSQL, whose id was committed after a higher one) can fall below the
-ids it walked; when more is due than it released itself, it walks again.
-
-Stopping (``stopping``): on SIGINT/SIGTERM the flusher pulls no more mail,
-records every outcome, gives back the claims it has not started (queued, due
-at once, no back-off consumed) and reports ``interrupted``.  Killed instead:
-on SQLite the next flusher, which holds the per-host lock, takes back at once
-the claims of every flusher of this host that is gone (``holders``); the
-lease stays for claims of other hosts (a shared server database).
+``Rounds`` is one turn of the flusher (``flusher``) holding the lock: it
+tidies the queue (dead flushers' claims, expired and old sent mail), drains
+what is due with the drain its flusher chose (this process alone, or the
+``parallel`` worker processes), lingers for more mail when asked to, and
+queues the notices then due.  ``Worker`` delivers the batches one process
+claims: each route (account) in its own thread with one connection for the
+whole flush (``route_lanes``), leases renewed while a route is slow, each
+verdict recorded and committed in groups (``group_commit``).  ``FlushRequest``
+and ``FlushReport`` are what a flush is asked and what it did.
 """
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
-import os
 import random
-import socket
 import threading
 import time
 from collections.abc import Callable, Collection, Mapping
@@ -45,9 +24,8 @@ from typing import TYPE_CHECKING, Any
 from smtpq.queue.errors import ClaimsLost
 from smtpq.queue.flush import holders, stopping
 from smtpq.queue.flush.events import FlushEvent, exit_status, from_expired, from_verdict
-from smtpq.queue.flush.lock import adopt_lock, lock_path, release, stamped_holder, try_lock
 from smtpq.queue.flush.policy import Outcome, decide
-from smtpq.queue.flush.verdict import Verdict, judge
+from smtpq.queue.flush.verdict import Verdict
 from smtpq.queue.records import ClaimedMessage, Transition
 from smtpq.queue.settings import QueueSettings
 from smtpq.queue.states import MessageStatus
@@ -59,8 +37,6 @@ if TYPE_CHECKING:
     from smtpq.sender.delivery.outcome import DeliveryOutcome
 
 BATCH = 100
-#: How long a background flusher waits for more mail before it lets the lock go.
-BACKGROUND_LINGER = 1.0
 #: How often a lingering flusher looks for new mail.
 LINGER_POLL = 0.05
 #: How often a flusher waiting for a slow route looks for newly due mail.
@@ -98,7 +74,7 @@ class FlushReport:
     given_back: int = 0
     taken_back: int = 0
     holder: str | None = None
-    #: What happened to each mail, in order (``flush_events``).
+    #: What happened to each mail, in order (``events``).
     events: list[FlushEvent] = dataclasses.field(default_factory=list)
     last_sent: datetime | None = None  # when the server last accepted a mail of this flush
 
@@ -116,98 +92,7 @@ class FlushReport:
 Progress = Callable[[ClaimedMessage, Verdict, FlushReport], None]
 
 
-def run_flush(settings: QueueSettings, request: FlushRequest, *, env: Mapping[str, str],
-              progress: Progress | None = None) -> FlushReport:
-    """Flush the queue at ``settings.database`` under the per-host lock."""
-    from smtpq.queue.store.sql.store import open_store
-
-    path = lock_path(settings.database, env)
-    fd = adopt_lock(request.lock_fd) if request.lock_fd is not None else try_lock(path)
-    if fd is None:
-        _refuse_foreign_holder(path)
-        return FlushReport(skipped=True, holder=stamped_holder(path))
-    report = FlushReport()
-    try:
-        with open_store(settings.database,
-                        keep_sent_content=settings.keep_sent_content) as store:
-            run_id = store.begin_flush_run(socket.gethostname(), os.getpid(), _now())
-            try:
-                _flush_rounds(store, Rounds(store, settings, request, env, report, progress),
-                              fd, path)
-            except stopping.Abandoned:
-                pass  # a second stop signal outside a delivery: nothing was on the wire
-            finally:
-                report.interrupted = report.interrupted or stopping.requested()
-                _journaled(store, run_id, report)
-    except stopping.Abandoned:
-        report.interrupted = True
-    return report
-
-
-def _flush_rounds(store: QueueStore, rounds: Rounds, fd: int, path: str) -> None:
-    """Deliver under the lock *fd*, then take it again for mail that came meanwhile."""
-    request, report = rounds.request, rounds.report
-    try:
-        rounds.tidy()
-        if rounds.progress is not None:
-            report.due = store.count_due(_now(), account=request.account, ids=request.ids,
-                                         ignore_backoff=request.ignore_backoff)
-    except BaseException:
-        release(fd)
-        raise
-    seen = floor = 0
-    walked_again = -1  # report.attempted when the queue was last walked from its start
-    while True:
-        try:
-            seen = max(rounds.run(seen), floor)
-        finally:
-            release(fd)
-        if stopping.requested():
-            return  # the user asked us to stop: the next flush takes the rest
-        # Mail enqueued while we held the lock: the enqueuer left it to us.
-        newer = _newer_mail(store, seen, request)
-        if newer is None and walked_again != report.attempted and _left_behind(store, request,
-                                                                               report):
-            walked_again, newer, seen = report.attempted, 0, 0  # walk again from the start
-        if newer is None:
-            store.reclaim_space()  # of the sent content this run dropped (queue.space)
-            _hand_off(store, rounds.settings, request, rounds.env, seen)
-            return
-        if (again := try_lock(path)) is None:
-            return  # another flusher took over, and with it that mail
-        fd, floor = again, newer  # taken now, or not ours to take: either way, look past it next
-
-
-def _left_behind(store: QueueStore, request: FlushRequest, report: FlushReport) -> bool:
-    """Whether more mail is due now than this flush released (an unreachable server):
-    some fell below the ids it walked (stamped before its commit, or committed late)."""
-    if request.ids is not None:
-        return False  # only the messages named
-    return store.count_due(_now(), account=request.account) > report.unreachable
-
-
-def _journaled(store: QueueStore, run_id: int, report: FlushReport) -> FlushReport:
-    """Finish the run's entry in the flush journal (``smtpq status``); *report*."""
-    from smtpq.queue.flush.events import UNREACHABLE
-    from smtpq.queue.health_records import FlushRunEnd
-
-    offline = next((e.reason for e in report.events if e.kind == UNREACHABLE), None)
-    note = "interrupted" if report.interrupted else (
-        f"offline: {offline}" if offline is not None else None)
-    store.finish_flush_run(run_id, FlushRunEnd(
-        _now(), report.exit_code, report.sent, report.deferred, report.failed,
-        report.expired, report.unreachable, report.last_sent, note))
-    return report
-
-
-def _refuse_foreign_holder(path: str) -> None:
-    """A lock held by another user never blocks this queue silently (``lock_holder``)."""
-    from smtpq.queue.flush.lock_holder import refuse_foreign_holder
-
-    refuse_foreign_holder(path, thorough=True)
-
-
-def _newer_mail(store: QueueStore, seen: int, request: FlushRequest) -> int | None:
+def newer_mail(store: QueueStore, seen: int, request: FlushRequest) -> int | None:
     """The lowest id above *seen* of queued mail that *request* takes, or None."""
     if request.ids is not None:
         return None  # only the messages named
@@ -219,20 +104,6 @@ def _newer_mail(store: QueueStore, seen: int, request: FlushRequest) -> int | No
     return None
 
 
-def _hand_off(store: QueueStore, settings: QueueSettings, request: FlushRequest,
-              env: Mapping[str, str], seen: int) -> None:
-    """After a flush of some mail only: start a background flush for the rest, as the
-    enqueues that found our lock taken would have done."""
-    from smtpq.queue.flush.trigger import start_background_flush
-    from smtpq.queue.settings import AfterEnqueue
-
-    if request.ids is None and request.account is None:
-        return
-    if settings.after_enqueue == AfterEnqueue.FLUSH and _newer_mail(store, seen, FlushRequest()):
-        with contextlib.suppress(OSError):  # our own flush is done; the next one takes it
-            start_background_flush(settings.database, env)
-
-
 class Rounds:
     """One turn holding the lock: deliver what is due, then (a background flusher)
     linger while mail keeps arriving, so a burst of enqueues is served by one process."""
@@ -241,6 +112,9 @@ class Rounds:
                  env: Mapping[str, str], report: FlushReport, progress: Progress | None) -> None:
         self.store, self.settings, self.request = store, settings, request
         self.env, self.report, self.progress = env, report, progress
+        #: How this turn delivers what is due above an id (the highest id it claimed):
+        #: in this process alone unless its flusher chose otherwise (``parallel``).
+        self.drain: Callable[[int], int] = self.drain_alone
         # The routes' accounts, for every drain of this flush: a password asked
         # for at AUTH is asked once per account and flush (``routes``).
         self.accounts: dict[Any, Any] = {}
@@ -251,7 +125,7 @@ class Rounds:
         deadline = time.monotonic() + self.request.linger
         while time.monotonic() < deadline and not stopping.requested():
             time.sleep(LINGER_POLL)
-            newer = _newer_mail(self.store, seen, self.request)
+            newer = newer_mail(self.store, seen, self.request)
             if newer is not None:
                 seen = max(self.drain(seen), newer)
                 deadline = time.monotonic() + self.request.linger
@@ -293,15 +167,6 @@ class Rounds:
             return 0
         dead = [holder for holder in self.store.claim_holders() if holders.is_dead(holder)]
         return len(self.store.release_claims(dead, now)) if dead else 0
-
-    def drain(self, after_id: int) -> int:
-        """Deliver everything due above *after_id*; the highest message id claimed (0 if none)."""
-        from smtpq.queue.flush.parallel import drain_in_parallel
-
-        workers = self.settings.parallel_connections
-        if workers > 1:
-            return drain_in_parallel(self, after_id, workers)
-        return self.drain_alone(after_id)
 
     def drain_alone(self, after_id: int, *, limit: int | None = None,
                     keep_going: Callable[[], bool] = lambda: True) -> int:
@@ -525,4 +390,5 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
-__all__ = ["FlushReport", "FlushRequest", "Worker", "judge", "run_flush"]
+__all__ = ["BATCH", "ClaimsLost", "FlushReport", "FlushRequest", "Progress", "Rounds", "Worker",
+           "newer_mail"]

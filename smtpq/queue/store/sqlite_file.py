@@ -119,7 +119,7 @@ def connect(path: str) -> sqlite3.Connection:
 
 
 #: The files SQLite and smtpq keep beside a database, each checked like the database
-#: itself (``flushlock.LOCK_SUFFIX`` is the last; a test keeps them in step).
+#: itself (``smtpq.queue.flush.lock.LOCK_SUFFIX`` is the last; a test keeps them in step).
 COMPANION_SUFFIXES = ("-wal", "-shm", "-journal", ".flush.lock", ".marker")
 
 

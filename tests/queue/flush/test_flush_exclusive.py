@@ -58,15 +58,16 @@ def test_a_second_flush_says_which_flusher_runs_and_exits_0_at_once(
 #: batches, so that two of them interleave their claims.  Waits for GO to exist.
 WORKER = """
 import os, sys, time
-import smtpq.queue.flush.worker as flush
+import smtpq.queue.flush.flusher as flusher
+import smtpq.queue.flush.worker as worker
 from smtpq.queue.settings import load_settings
 
 lock_file, go = sys.argv[1], sys.argv[2]
-flush.lock_path = lambda database, env: lock_file
-flush.BATCH = 3
+flusher.lock_path = lambda database, env: lock_file
+worker.BATCH = 3
 while not os.path.exists(go):
     time.sleep(0.005)
-report = flush.run_flush(load_settings(os.environ), flush.FlushRequest(), env=os.environ)
+report = flusher.run_flush(load_settings(os.environ), flusher.FlushRequest(), env=os.environ)
 print(report.sent)
 """
 

@@ -2,12 +2,16 @@
 
 The flush forks N - 1 worker processes and works as the N-th; each claims its
 own batches (the store's claims keep them apart) and opens its own connection.
-To the outside it is still one flush: one lock, one report.
+To the outside it is still one flush: one lock, one report.  A worker that
+dies is reported, and what it held goes back to the queue at once.
 """
 
 from __future__ import annotations
 
 import collections
+import os
+import re
+import signal
 
 from smtpq.queue.flush.group_commit import UNRECORDED_AT_MOST
 from tests.support.queue_home import (  # noqa: F401 - fixtures
@@ -55,9 +59,11 @@ def test_n_connections_to_one_server_deliver_every_mail_exactly_once(
     received = collections.Counter(header_value(m.data, "Subject") for m in server.messages)
     assert received == {f"parallel {n}": 1 for n in range(COUNT)}
     assert set(queue_home.statuses().values()) == {"sent"}
-    # One report for the whole flush, every worker's mail counted.
-    assert result.stderr.decode().endswith(
-        f"sent {COUNT}, deferred 0, failed 0, expired 0, still queued 0\n")
+    # One report for the whole flush, every worker's mail counted and said.
+    lines = result.stderr.decode().splitlines()
+    assert lines[-1] == f"sent {COUNT}, deferred 0, failed 0, expired 0, still queued 0"
+    said = [int(m[1]) for line in lines if (m := re.match(r"sent (\d+) <", line))]
+    assert sorted(said) == sorted(queue_home.statuses())
 
 
 def test_the_workers_are_one_flush_to_the_outside(queue_home: QueueHome, server_at) -> None:
@@ -109,6 +115,47 @@ def test_a_worker_left_alone_stops_after_its_batch(queue_home: QueueHome, server
     flusher.wait(10)
     # The orphan finishes its batch (20 mails at 0.05 s) under the lock it shares.
     wait_until(queue_home.flush_lock_free, timeout=30, message="the orphaned worker to end")
+
+    queue_home.flush()
+
+    assert set(queue_home.statuses().values()) == {"sent"}
+    received = collections.Counter(header_value(m.data, "Subject") for m in server.messages)
+    assert set(received) == {f"parallel {n}" for n in range(COUNT)}
+    assert sum(received.values()) - COUNT <= UNRECORDED_AT_MOST
+
+
+def children_of(pid: int) -> list[int]:
+    """The processes whose parent is *pid* (``/proc/PID/stat``, field 4)."""
+    found = []
+    for name in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            with open(f"/proc/{name}/stat", "rb") as stat:
+                text = stat.read()
+        except (FileNotFoundError, ProcessLookupError):  # ended meanwhile
+            continue
+        if int(text[text.rfind(b")") + 2:].split()[1]) == pid:
+            found.append(int(name))
+    return found
+
+
+def test_a_worker_that_dies_is_reported_and_its_claims_go_back_at_once(
+        queue_home: QueueHome, server_at) -> None:
+    queue_home.configure(parallel_connections=2)
+    handler = PeerRecorder(delay=0.05)
+    server = server_at(handler=handler)
+    queue_home.account(server.port)
+    queue_home.sendmail_many(mail(n) for n in range(COUNT))
+
+    flusher = queue_home.start_flush()
+    wait_until(lambda: len(set(handler.peers)) == 2, message="both workers to deliver")
+    [worker] = children_of(flusher.pid)
+    os.kill(worker, signal.SIGKILL)
+    _, stderr = flusher.communicate(timeout=60)
+
+    assert flusher.returncode == 70, stderr.decode()  # EX_SOFTWARE
+    assert f"flush worker {worker} died (signal 9)" in stderr.decode()
+    # Its claims were taken back by the flusher: nothing is left held by the dead.
+    assert set(queue_home.statuses().values()) <= {"queued", "sent"}
 
     queue_home.flush()
 

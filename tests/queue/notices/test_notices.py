@@ -383,7 +383,7 @@ def test_a_failing_notify_command_does_not_affect_the_queue(home, server_at) -> 
 
 def test_a_hanging_notify_command_is_killed_after_its_timeout(home, server_at,
                                                                monkeypatch) -> None:
-    from smtpq.queue.flush.worker import FlushRequest, run_flush
+    from smtpq.queue.flush.flusher import FlushRequest, run_flush
     from smtpq.queue.notices import hook as notify_hook
     from smtpq.queue.settings import load_settings
 

@@ -17,7 +17,7 @@ import pytest
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
-from smtpq.queue.flush.worker import FlushRequest, run_flush
+from smtpq.queue.flush.flusher import FlushRequest, run_flush
 from smtpq.queue.new_message import NewMessage
 from smtpq.queue.settings import AfterEnqueue, QueueSettings
 from tests.support.queue_home import QueueHome, queue_home, server_at  # noqa: F401 - fixtures

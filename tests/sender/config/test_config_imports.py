@@ -12,7 +12,7 @@ for name in config.__all__:
     getattr(config, name)
 import smtpq.sender.config.values, smtpq.sender.config.settings
 heavy = sorted(m for m in sys.modules
-               if m.split(".")[0] in ("click", "sqlalchemy", "alembic", "tenacity", "filelock",
+               if m.split(".")[0] in ("click", "sqlalchemy", "alembic", "tenacity",
                                       "idna", "scramp", "spnego", "keyring", "python_socks"))
 print(",".join(heavy))
 """
