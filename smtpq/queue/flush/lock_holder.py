@@ -14,8 +14,8 @@ Linux nothing is known, and a taken lock means another flush of ours.
 from __future__ import annotations
 
 import os
+from typing import TYPE_CHECKING
 
-TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (import cost)
 if TYPE_CHECKING:
     from collections.abc import Iterator
 

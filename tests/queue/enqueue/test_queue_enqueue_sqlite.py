@@ -24,6 +24,7 @@ from smtpq.queue.store.sqlite_file import sqlite_path
 from smtpq.sender.errors import StoreError
 from smtpq.sender.sysexits import ExitCode
 from tests.queue.helpers import T0, mail, new_message
+from tests.support import per_mail
 from tests.support.other_user import nobody
 
 
@@ -162,56 +163,51 @@ def test_enqueueing_imports_neither_sqlalchemy_nor_alembic_nor_tenacity(migrated
     assert counts(migrated) == (1, 1, 1) and message_id == "1"
 
 
-#: Imports the sendmail entry's enqueue no longer makes (docs/performance.md): each
-#: cost the hot path from 0.5 to 170 ms, and they must not creep back.
-NOT_ON_THE_ENQUEUE_PATH = (
-    "sqlalchemy", "alembic", "tenacity", "click",  # the heavy libraries
-    "dataclasses", "inspect", "typing", "json", "tomllib", "datetime", "sqlite3",
-    "subprocess", "socket", "ssl", "hashlib", "urllib", "pathlib", "email", "shlex",
-    "tempfile", "threading", "logging", "atexit",
-    "re", "enum",  # 3 ms with what they import (_sqlite3 itself imports functools)
-    "_datetime",  # a shared library: 0.45 ms to load; only the flush needs durations
-)
-
-SENDMAIL_ENQUEUE = """
-    import sys
-    loaded = set(sys.modules)  # at start-up (an editable install's hook loads pathlib)
-    from smtpq.cli.sendmail import sendmail
-    code = sendmail(["-t", "-i"], "sendmail")
-    print(code)
-    print(",".join(sorted(name for name in set(sys.modules) - loaded
-                          if name.split(".")[0] in sys.argv[1].split(","))))
-    """
-
-
-@pytest.mark.parametrize("after_enqueue", ["none", "flush"])
-def test_the_sendmail_enqueue_path_imports_only_what_it_needs(tmp_path: Path, after_enqueue: str):
+def queue_home(tmp_path: Path, after_enqueue: str, msmtprc: str) -> Path:
+    """A home with smtpq's config.toml, an msmtprc and a migrated SQLite queue."""
     home = tmp_path / "home"
     (home / ".config" / "smtpq").mkdir(parents=True)
     (home / ".config" / "smtpq" / "config.toml").write_text(
         f'[queue]\nafter_enqueue = "{after_enqueue}"\n')
-    (home / ".msmtprc").write_text("account default\nhost 127.0.0.1\nport 9\nfrom a@x.test\n")
+    (home / ".msmtprc").write_text(msmtprc)
     upgrade_sqlite_file(str(home / ".local" / "share" / "smtpq" / "queue.sqlite3"))  # not new
-    env = {key: value for key, value in os.environ.items() if not key.startswith("SMTPQ_")}
-    result = run_python(SENDMAIL_ENQUEUE, ",".join(NOT_ON_THE_ENQUEUE_PATH),
-                        stdin=b"To: b@x.test\nSubject: s\n\nbody\n", env={**env, "HOME": str(home)})
-    assert result.returncode == 0, result.stderr
-    code, imported = result.stdout.decode().splitlines()
-    assert (code, imported) == ("0", "")
+    return home
 
 
-def test_the_enqueue_paths_shortcuts_are_the_same_things():
-    import _sqlite3
+ONE_ACCOUNT = "account default\nhost 127.0.0.1\nport 9\nfrom a@x.test\n"
+#: ``-f`` looks for the account whose ``from`` matches it (a pattern here: none does),
+#: and ``domain`` has a ``%H`` to substitute (``$HOSTNAME``: no ``socket`` needed).
+CHOSEN_BY_FROM = ("defaults\ndomain %H\n\n"
+                  "account work\nhost 127.0.0.1\nport 9\nfrom *@work.test\n\n"
+                  "account default\nhost 127.0.0.1\nport 9\nfrom a@x.test\n")
+
+
+@pytest.mark.parametrize(("path", "after_enqueue", "msmtprc", "options"), [
+    (per_mail.ENQUEUE_SQLITE, "none", ONE_ACCOUNT, []),
+    (per_mail.ENQUEUE_SQLITE_THEN_FLUSH, "flush", ONE_ACCOUNT, []),
+    (per_mail.ENQUEUE_CHOSEN_BY_FROM, "none", CHOSEN_BY_FROM, ["-f", "bob@x.test"]),
+], ids=["none", "flush", "chosen-by-from"])
+def test_the_sendmail_enqueue_loads_only_its_listed_modules(
+        tmp_path: Path, path: per_mail.PerMailPath, after_enqueue: str, msmtprc: str,
+        options: list[str]):
+    home = queue_home(tmp_path, after_enqueue, msmtprc)
+    code, loaded = per_mail.run_path([*options, "-t", "-i"], b"To: b@x.test\nSubject: s\n\nbody\n",
+                                     {"HOME": str(home), "HOSTNAME": "box.x.test"})
+    assert code == 0
+    assert path.surprises(loaded) == per_mail.NOTHING
+    with sqlite3.connect(home / ".local" / "share" / "smtpq" / "queue.sqlite3") as connection:
+        assert connection.execute("SELECT count(*) FROM messages").fetchone() == (1,)
+
+
+def test_the_enqueue_paths_stand_ins_equal_what_they_stand_for():
+    # The enqueue path spells these without the modules that define them (the
+    # state enums, datetime's timedelta read only by the flush): they must agree.
     import datetime
-    import sqlite3
 
     from smtpq.queue import settings
     from smtpq.queue.states import MessageStatus, RecipientStatus
     from smtpq.queue.store import rows
-    from smtpq.queue.store import sqlite_file as sqlite_db
 
-    assert sqlite_db.sqlite3 is _sqlite3 and sqlite3.OperationalError is _sqlite3.OperationalError
-    assert sqlite3.connect is _sqlite3.connect and sqlite3.Error is _sqlite3.Error
     assert settings.timedelta_of(60) == datetime.timedelta(minutes=1)
     assert (rows.QUEUED, rows.PENDING) == (MessageStatus.QUEUED, RecipientStatus.PENDING)
 
@@ -219,7 +215,7 @@ def test_the_enqueue_paths_shortcuts_are_the_same_things():
 def test_timestamps_written_without_datetime_read_as_datetime_writes_them():
     from datetime import UTC, datetime
 
-    from smtpq.queue.enqueue.sqlite import utc_now_text
+    from smtpq.queue.store.rows import utc_now_text
     from smtpq.queue.store.sqlite_file import TIMESTAMP_FORMAT, to_timestamp
 
     before = to_timestamp(datetime.now(UTC))

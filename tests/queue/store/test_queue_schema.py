@@ -1,6 +1,6 @@
 """The schema has one source of truth, and every path agrees with it.
 
-- ``schema_version.HEAD`` is Alembic's head;
+- ``rows.HEAD`` is Alembic's head;
 - the stdlib INSERTs name exactly the models' columns;
 - the migrations build exactly the models' schema (Alembic autogenerate
   finds nothing to do, and on SQLite the DDL text is identical);
@@ -18,10 +18,9 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 
-from smtpq.queue.enqueue import sqlite as enqueue_sqlite
 from smtpq.queue.errors import SchemaError
-from smtpq.queue.store.rows import message_row, recipient_rows
-from smtpq.queue.store.schema_version import HEAD
+from smtpq.queue.store import rows
+from smtpq.queue.store.rows import HEAD, message_row, recipient_rows
 from smtpq.queue.store.sql.engine import make_engine
 from smtpq.queue.store.sql.migrate import alembic_config, current_revision, downgrade, head_revision, upgrade
 from smtpq.queue.store.sql.models import message_chunks, messages, metadata, recipients
@@ -49,15 +48,15 @@ class TestOneSourceOfTruth:
         assert len(script.get_bases()) == 1
 
     def test_the_stdlib_inserts_name_every_model_column(self):
-        assert set(enqueue_sqlite.MESSAGE_COLUMNS) == _names(messages) - {"id"}
-        assert set(enqueue_sqlite.RECIPIENT_COLUMNS) == _names(recipients) - {"id"}
-        assert set(enqueue_sqlite.CHUNK_COLUMNS) == _names(message_chunks)
+        assert set(rows.MESSAGE_COLUMNS) == _names(messages) - {"id"}
+        assert set(rows.RECIPIENT_COLUMNS) == _names(recipients) - {"id"}
+        assert set(rows.CHUNK_COLUMNS) == _names(message_chunks)
 
     def test_the_row_builders_fill_exactly_those_columns(self):
         message = new_message("a@x.test")
-        assert set(message_row(message, T0)) == set(enqueue_sqlite.MESSAGE_COLUMNS)
+        assert set(message_row(message, T0)) == set(rows.MESSAGE_COLUMNS)
         [row] = recipient_rows(1, message, T0)
-        assert set(row) == set(enqueue_sqlite.RECIPIENT_COLUMNS)
+        assert set(row) == set(rows.RECIPIENT_COLUMNS)
 
 
 class TestMigrationsBuildTheModels:
