@@ -22,9 +22,10 @@ loads a forbidden one.
 The costs in the comments are what an import adds to a bare ``python -S`` on the
 project's reference machine (docs/performance.md), estimated from ``valgrind
 --tool=callgrind`` instruction counts at 15 million instructions a millisecond
-(which matches that page's ``-X importtime`` figures for ``typing``, ``socket``
-and ``dataclasses``); a shared library (``_datetime``, ``_ssl``) costs more to
-map than its count says.  One more smtpq module costs about 0.03 ms.
+(within a quarter of that page's ``-X importtime`` figures for ``typing``,
+``socket`` and ``dataclasses``); a shared library (``_datetime``, ``_ssl``) and
+a package's many files cost more than their count says.  One more smtpq module
+costs about 0.4 million instructions, plus finding and reading its file.
 """
 
 from __future__ import annotations
@@ -73,7 +74,7 @@ SQLITE = frozenset({
 START_FLUSH = frozenset({"smtpq.queue.flush", "smtpq.queue.flush.lock", "smtpq.queue.flush.trigger"})
 
 #: ``-f`` looking for the account by its ``from`` (a pattern), and ``%H`` in ``domain``.
-CHOSEN_BY_FROM = frozenset({
+ACCOUNT_BY_FROM = frozenset({
     "smtpq.sender.config.matching", "smtpq.sender.config.wildcard",
     "smtpq.sender.config.substitute", "smtpq.sender.options.canonical",
 })
@@ -151,11 +152,11 @@ STDLIB_NEVER = (
     "email",  # ≈ 5.8 ms (email.utils): the headers are parsed by smtpq.sender.message
     "shlex",  # ≈ 2.2 ms: eval's and the options' quoting, off these paths
     "urllib",  # ≈ 2.7 ms: a database URL is unquoted only when it holds a ``%``
-    "importlib",  # lazy exports use ``__import__``
+    "importlib",  # ≈ 0.1 ms (its core is frozen in): lazy exports use ``__import__``
     "contextlib",  # ≈ 1.3 ms: try/finally
     "asyncio",  # ≈ 14 ms: nothing here is asynchronous
-    "smtpq.cli.main",  # the ``smtpq`` command line (click)
-    "smtpq.queue.store.sql",  # the SQLAlchemy store
+    "smtpq.cli.main",  # the ``smtpq`` command line: click (≥ 6 ms)
+    "smtpq.queue.store.sql",  # the store: SQLAlchemy (≈ 170 ms)
 )
 
 #: Enqueue: ``enum``, ``socket`` and the SMTP client stay away (a SQLite enqueue has
@@ -177,16 +178,18 @@ POSTGRES_NEVER = (
 )
 
 #: A plain ``--send-now`` (TLS and AUTH off) loads ``socket.py`` and with it ``enum``,
-#: ``selectors``, ``collections`` and ``functools`` (≈ 2.7 ms, in ``protocol.dial``);
-#: not the queue, nor what only the queue needs.
+#: ``selectors``, ``array``, ``collections`` and ``functools`` (≈ 2.7 ms, in
+#: ``protocol.dial``; docs/performance.md, "Public modules only"); not the queue, nor
+#: what only the queue needs.
 SEND_NEVER = (
     "smtpq.queue",  # sending now never touches the queue
     "sqlite3", "_sqlite3",  # ≈ 1.7 ms
     "datetime", "_datetime",  # ≈ 0.5 ms, a shared library: only certificate dates need it
     "ctypes",  # ≈ 1.1 ms: libpq
     "smtpq.sender.tls", "smtpq.sender.auth",  # ssl, hashlib, ipaddress, base64: ≈ 15 ms
-    "smtpq.sender.log.logfile", "smtpq.sender.log.syslogger",  # no ``logfile``, no ``syslog``
-    "smtpq.sender.config.show",  # --pretend only
+    "smtpq.sender.log.logfile",  # fcntl, a shared library: only with ``logfile``
+    "smtpq.sender.log.syslogger",  # syslog, a shared library: only with ``syslog``
+    "smtpq.sender.config.show",  # 0.4 M instructions: --pretend only
 )
 
 #: STARTTLS and AUTH load ``ssl``, and with it most of what the plain paths avoid:
@@ -197,7 +200,7 @@ TLS_SEND_NEVER = (
     "ctypes",  # ≈ 1.1 ms: libpq
     "logging",  # ≈ 4.4 ms: only the keyring password source
     "json", "tomllib", "email", "pathlib", "tempfile", "urllib", "asyncio",  # see STDLIB_NEVER
-    "smtpq.cli.main", "smtpq.queue.store.sql",
+    "smtpq.cli.main", "smtpq.queue.store.sql",  # click, SQLAlchemy: see STDLIB_NEVER
 )
 
 
@@ -227,9 +230,9 @@ ENQUEUE_SQLITE = PerMailPath("enqueue into SQLite", ENTRY | QUEUE | SQLITE,
 ENQUEUE_SQLITE_THEN_FLUSH = PerMailPath(
     "enqueue into SQLite, after_enqueue flush", ENQUEUE_SQLITE.modules | START_FLUSH,
     ENQUEUE_SQLITE.never)
-ENQUEUE_CHOSEN_BY_FROM = PerMailPath(
+ENQUEUE_ACCOUNT_BY_FROM = PerMailPath(
     "enqueue into SQLite, the account looked for by -f, %H in domain",
-    ENQUEUE_SQLITE.modules | CHOSEN_BY_FROM, ENQUEUE_SQLITE.never)
+    ENQUEUE_SQLITE.modules | ACCOUNT_BY_FROM, ENQUEUE_SQLITE.never)
 ENQUEUE_POSTGRES = PerMailPath(
     "enqueue into PostgreSQL", ENTRY | QUEUE | {"smtpq.queue.enqueue.postgres",
                                                  "smtpq.queue.enqueue.libpq"},
@@ -241,7 +244,7 @@ SEND_NOW_TLS_AUTH = PerMailPath("--send-now with STARTTLS and AUTH", ENTRY | SEN
                                 LIBRARIES + TLS_SEND_NEVER)
 
 #: Every path.
-PATHS = (ENQUEUE_SQLITE, ENQUEUE_SQLITE_THEN_FLUSH, ENQUEUE_CHOSEN_BY_FROM, ENQUEUE_POSTGRES,
+PATHS = (ENQUEUE_SQLITE, ENQUEUE_SQLITE_THEN_FLUSH, ENQUEUE_ACCOUNT_BY_FROM, ENQUEUE_POSTGRES,
          SEND_NOW, SEND_NOW_TLS_AUTH)
 #: The modules a per-mail process loads: the only ones that may be written for import
 #: cost (tests/test_python_style.py).
