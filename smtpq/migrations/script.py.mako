@@ -4,7 +4,7 @@ Revision ID: ${up_revision}
 Revises: ${down_revision | comma,n}
 Create Date: ${create_date}
 
-Remember: bump smtpq/queue/store/schema_version.py HEAD, keep the stdlib INSERTs
+Remember: bump smtpq/queue/store/rows.py HEAD, keep the stdlib INSERTs
 (smtpq/queue/store/rows.py, enqueue_sqlite.py) in step, and use batch_alter_table.
 """
 

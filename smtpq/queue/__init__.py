@@ -1,8 +1,9 @@
 """The persistent queue: settings, store, enqueue, retry policy (the flush worker comes next).
 
-Hot path, stdlib only (the sendmail entry imports these for every mail):
-``settings``, ``durations``, ``new_message``, ``enqueue`` → ``enqueue_sqlite``
-(with ``rows``, ``sqlite_db``, ``schema_version``, ``states``, ``errors``).
+Hot path, stdlib only (the sendmail entry imports these for every mail; exactly
+which, ``tests/support/per_mail.py`` lists): ``settings``, ``new_message``,
+``enqueue`` (``modes``, ``submit``, ``sqlite`` or ``postgres``), ``store.rows``,
+``store.sqlite_file``.
 
 SQLAlchemy side (flush and management commands): ``store`` (the interface),
 ``sql_store``/``sql_reads`` (its implementation), ``models``, ``engine``,

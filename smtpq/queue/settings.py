@@ -92,7 +92,7 @@ class QueueSettings(FrozenRecord):
         claim_lease: timedelta | None = None, parallel_connections: int = 1,
         stage_timeout: timedelta | None = None,
         bounce: str = Bounce.SENDER, delay_warning: timedelta | None = None,
-        notify_command: str = "", source: str | None = None, keep_sent_content: bool = False,
+        notify_command: str = "", keep_sent_content: bool = False, source: str | None = None,
     ) -> None:
         """Durations left None take their defaults (``DURATION_DEFAULTS``) when first read."""
         self._freeze(database=database, after_enqueue=after_enqueue, max_age=max_age,

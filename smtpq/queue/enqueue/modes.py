@@ -47,6 +47,8 @@ def _check_queue_files(database: str) -> None:
     Only what exists is checked here, nothing is created: a queue that cannot
     be created is reported when it is (after msmtp's configuration checks, as before).
     """
+    if database.startswith("postgresql"):
+        return  # no files here; and sqlite_file imports sqlite3 (and datetime)
     from smtpq.queue.store.sqlite_file import database_file_exists, sqlite_path
 
     path = sqlite_path(database)

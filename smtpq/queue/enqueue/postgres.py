@@ -24,15 +24,17 @@ never part of a message.
 from __future__ import annotations
 
 from smtpq.queue.enqueue import libpq
-from smtpq.queue.enqueue.sqlite import (
+from smtpq.queue.errors import PgError
+from smtpq.queue.store.rows import (
     CHUNK_COLUMNS,
+    HEAD,
     MESSAGE_COLUMNS,
     RECIPIENT_COLUMNS,
+    insert_chunks,
+    message_row,
+    recipient_rows,
     utc_now_text,
 )
-from smtpq.queue.errors import PgError
-from smtpq.queue.store.rows import insert_chunks, message_row, recipient_rows
-from smtpq.queue.store.schema_version import HEAD
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (import cost)
 if TYPE_CHECKING:

@@ -7,40 +7,33 @@ sendmail's: when ``enqueue`` returns, the mail is on disk (WAL with
 ``synchronous=FULL``: the COMMIT fsyncs); when it raises, nothing of the
 mail is in the database (one ``BEGIN IMMEDIATE`` transaction, rolled back).
 
-The schema is checked inside that transaction against ``schema_version.HEAD``;
+The schema is checked inside that transaction against ``rows.HEAD``;
 a missing or older database is migrated once through Alembic (imported only
 then), after which the insert is tried again.
 """
 
 from __future__ import annotations
 
-import time
+import sqlite3
 
 from smtpq.queue.store.marker import check_high_water, record_high
-from smtpq.queue.store.rows import insert_chunks, message_row, recipient_rows
-from smtpq.queue.store.schema_version import HEAD
-from smtpq.queue.store.sqlite_file import connect, prepare_database_file, sqlite3, to_timestamp
+from smtpq.queue.store.rows import (
+    CHUNK_COLUMNS,
+    HEAD,
+    MESSAGE_COLUMNS,
+    RECIPIENT_COLUMNS,
+    insert_chunks,
+    message_row,
+    recipient_rows,
+    utc_now_text,
+)
+from smtpq.queue.store.sqlite_file import connect, prepare_database_file, to_timestamp
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (import cost)
 if TYPE_CHECKING:
     from datetime import datetime
 
     from smtpq.queue.new_message import Content, NewMessage
-
-# The columns each INSERT names.  Every column is given explicitly but the generated
-# ids and the status, which the schema's defaults make queued / pending (so this path
-# spells no status); tests/queue compares these to smtpq.queue.store.sql.models so
-# that a schema change cannot silently bypass this path.
-MESSAGE_COLUMNS = (
-    "account", "config_file", "options", "envelope_from", "size", "msgid",
-    "subject", "created", "queued_at", "next_attempt", "attempts", "deferrals",
-    "last_exit_code", "last_smtp_status", "last_smtp_message", "claimed_by",
-    "claim_expires", "finished", "claim_token", "notice_of", "warned", "bounced",
-)
-RECIPIENT_COLUMNS = ("message_id", "position", "address", "smtp_status", "smtp_message",
-                     "updated")
-CHUNK_COLUMNS = ("message_id", "seq", "data")
-
 
 def _insert_sql(table: str, columns: tuple[str, ...]) -> str:
     return f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})"
@@ -78,12 +71,6 @@ def enqueue(path: str, message: NewMessage, content: Content, *, now: datetime |
     from smtpq.queue.errors import SchemaError
 
     raise SchemaError(f"the queue database {path} is not at schema revision {HEAD} after upgrading")
-
-
-def utc_now_text() -> str:
-    """Now, as ``to_timestamp(datetime.now(UTC))`` writes it, without importing ``datetime``."""
-    seconds, nanoseconds = divmod(time.time_ns(), 1_000_000_000)
-    return time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(seconds)) + f".{nanoseconds // 1000:06d}"
 
 
 def _store(path: str, message: NewMessage, content: Content, now: str) -> int | None:

@@ -8,8 +8,6 @@ SQLAlchemy store, imported only then.
 
 from __future__ import annotations
 
-from smtpq.queue.store.sqlite_file import sqlite_path
-
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (import cost)
 if TYPE_CHECKING:
     from datetime import datetime
@@ -20,17 +18,20 @@ if TYPE_CHECKING:
 def enqueue_message(database: str, message: NewMessage, content: Content, *,
                     now: datetime | None = None) -> int:
     """Durably store *message* in the queue at *database* (a SQLAlchemy URL); its id."""
-    path = sqlite_path(database)
-    if path is not None:
-        from smtpq.queue.enqueue.sqlite import enqueue
-
-        return enqueue(path, message, content, now=now)
     if database.startswith("postgresql"):
         from smtpq.queue.enqueue.postgres import enqueue as enqueue_postgres
 
         message_id = enqueue_postgres(database, message, content, now=now)
         if message_id is not None:
             return message_id
+    else:  # sqlite_file imports sqlite3 (and datetime): not for a PostgreSQL queue
+        from smtpq.queue.store.sqlite_file import sqlite_path
+
+        path = sqlite_path(database)
+        if path is not None:
+            from smtpq.queue.enqueue.sqlite import enqueue
+
+            return enqueue(path, message, content, now=now)
     from smtpq.queue.store.sql.store import open_store
 
     with open_store(database) as store:

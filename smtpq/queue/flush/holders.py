@@ -32,7 +32,7 @@ class Holder:
 
 
 def this_host() -> str:
-    """This machine's host name (``socket.gethostname()`` without importing ``socket``)."""
+    """This machine's host name (the kernel's node name, which ``socket.gethostname()`` returns)."""
     return os.uname().nodename
 
 

@@ -1,15 +1,18 @@
-"""The rows one enqueued mail becomes: shared by the stdlib fast path and the SQLAlchemy store.
+"""The rows one enqueued mail becomes: shared by the stdlib fast paths and the SQLAlchemy store.
 
-Both enqueue paths build their INSERTs from these functions, so what a new
-message looks like in the database is decided in exactly one place.  Its
-status is not among the columns: a new message is queued and a new recipient
-pending by the schema's defaults (``smtpq.queue.store.sql.models``), so the
-enqueue path neither spells a status nor creates the ``enum`` classes.  The mail
-itself is cut into ``CHUNK_SIZE`` pieces (``message_chunks``) so that a 200 MB
-mail is stored and read back with flat memory, on SQLite and PostgreSQL alike.
+Every enqueue path builds its INSERTs from these functions and column lists,
+so what a new message looks like in the database is decided in exactly one
+place, for the schema revision ``HEAD``.  Its status is not among the columns:
+a new message is queued and a new recipient pending by the schema's defaults
+(``smtpq.queue.store.sql.models``), so no enqueue path spells a status or creates
+the ``enum`` classes.  The mail itself is cut into ``CHUNK_SIZE`` pieces
+(``message_chunks``) so that a 200 MB mail is stored and read back with flat
+memory, on SQLite and PostgreSQL alike.
 """
 
 from __future__ import annotations
+
+import time
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (import cost)
 if TYPE_CHECKING:
@@ -22,6 +25,32 @@ if TYPE_CHECKING:
 #: Bytes per stored chunk: large enough that a chunk costs one row, small enough
 #: that holding one (or two, while re-chunking) in memory does not matter.
 CHUNK_SIZE = 1 << 20
+
+#: The Alembic revision these rows are for: the stdlib enqueue paths check the
+#: database is at it without importing Alembic (``tests/queue`` fails when it
+#: drifts from the head of ``smtpq/migrations/versions``).
+HEAD = "0003"
+
+# The columns each stdlib INSERT names.  Every column is given explicitly but the
+# generated ids and the status, which the schema's defaults make queued / pending;
+# tests/queue compares these to smtpq.queue.store.sql.models so that a schema change
+# cannot silently bypass the stdlib paths.
+MESSAGE_COLUMNS = (
+    "account", "config_file", "options", "envelope_from", "size", "msgid",
+    "subject", "created", "queued_at", "next_attempt", "attempts", "deferrals",
+    "last_exit_code", "last_smtp_status", "last_smtp_message", "claimed_by",
+    "claim_expires", "finished", "claim_token", "notice_of", "warned", "bounced",
+)
+RECIPIENT_COLUMNS = ("message_id", "position", "address", "smtp_status", "smtp_message",
+                     "updated")
+CHUNK_COLUMNS = ("message_id", "seq", "data")
+
+
+def utc_now_text() -> str:
+    """Now in UTC, as ``to_timestamp(datetime.now(UTC))`` writes it (``sqlite_file``),
+    without ``datetime``, which the PostgreSQL enqueue path does not load otherwise."""
+    seconds, nanoseconds = divmod(time.time_ns(), 1_000_000_000)
+    return time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(seconds)) + f".{nanoseconds // 1000:06d}"
 
 
 def message_row(message: NewMessage, now: datetime | str) -> dict[str, Any]:

@@ -20,19 +20,9 @@
 from __future__ import annotations
 
 import os
+import sqlite3
 import time
-
-try:
-    # The C module alone: the ``sqlite3`` package around it only adds the
-    # (deprecated) datetime adapters, and importing ``datetime`` for them costs
-    # the enqueue path about 1.5 ms.  Same classes, same exceptions.
-    import _sqlite3 as sqlite3
-except ImportError:  # pragma: no cover - an interpreter that does not split them
-    import sqlite3  # type: ignore[no-redef]
-
-TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (import cost)
-if TYPE_CHECKING:
-    from datetime import datetime
+from datetime import UTC, datetime  # loaded by sqlite3 anyway
 
 BUSY_TIMEOUT_S = 30.0
 
@@ -71,8 +61,6 @@ def to_timestamp(value: datetime) -> str:
     """*value* (timezone-aware) as stored in a SQLite DATETIME column."""
     if value.tzinfo is None:
         raise ValueError("naive datetime: the queue stores UTC only")
-    from datetime import UTC  # loaded already: the caller holds a datetime
-
     return value.astimezone(UTC).strftime(TIMESTAMP_FORMAT)
 
 

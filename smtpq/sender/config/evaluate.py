@@ -16,11 +16,12 @@ never let a helper eat the message.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from smtpq.sender.config.diagnostics import sanitize
 from smtpq.sender.config.lexer import first_output_line
 from smtpq.sender.errors import ConfigError
 
-TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (import cost)
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping
 

@@ -20,6 +20,7 @@ since its content never left before the 354.
 from __future__ import annotations
 
 import time
+from typing import TYPE_CHECKING
 
 from smtpq.sender.delivery.courier import read_mail
 from smtpq.sender.delivery.outcome import DeliveryOutcome, Stage, from_error, from_result
@@ -27,7 +28,6 @@ from smtpq.sender.errors import DeliveryError, SmtpqError
 from smtpq.sender.message.wire import WireEncoder, data_chunks
 from smtpq.sender.protocol.transaction import Policy, Transaction
 
-TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (import cost)
 if TYPE_CHECKING:
     from collections.abc import Generator, Iterable, Iterator
 

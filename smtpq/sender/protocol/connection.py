@@ -26,7 +26,7 @@ from smtpq.sender.sysexits import ExitCode
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (import cost)
 if TYPE_CHECKING:
-    import _socket  # dial's sockets; socket.socket and ssl.SSLSocket derive from it
+    import socket
 
     from smtpq.sender.protocol.dial import Endpoint
 
@@ -61,8 +61,8 @@ def _tls_reason(exc: OSError, *, reading: bool) -> str | None:
 class Connection:
     """One transport to the server; ``sock`` becomes an ``SSLSocket`` after TLS starts."""
 
-    def __init__(self, sock: _socket.socket, endpoint: Endpoint) -> None:
-        self.sock: _socket.socket = sock
+    def __init__(self, sock: socket.socket, endpoint: Endpoint) -> None:
+        self.sock: socket.socket = sock
         self.endpoint = endpoint
         self._rbuf = bytearray()
         self._wbuf = bytearray()
@@ -191,7 +191,7 @@ class Connection:
             view = view[sent:]
 
     # -- TLS and teardown ------------------------------------------------------
-    def replace_socket(self, sock: _socket.socket) -> None:
+    def replace_socket(self, sock: socket.socket) -> None:
         """Swap in the TLS socket after a handshake (RFC 3207 §4.2: buffers are empty)."""
         self._rbuf.clear()
         self._wbuf.clear()

@@ -7,22 +7,17 @@ Error texts and exit codes are msmtp's (``net_open_socket``):
 port and proxy; with a proxy, the server's name is resolved by the proxy
 (SOCKS5 ATYP 3, RFC 1928 §5).
 
-Sockets come from the C module ``_socket``, not ``socket.py``: the latter builds
-its IntEnums and imports ``selectors`` and ``array`` (2 ms of a ``--send-now``
-that needs none of it).  ``_socket.socket`` is the base class of
-``socket.socket`` and does everything a connection does; ``ssl`` wraps it like
-any socket (``SSLContext.wrap_socket``).  Host names are passed to
-``getaddrinfo`` encoded (:func:`_encoded_host`), which keeps Python's ``idna``
-codec (1 ms) unloaded for the usual ASCII name.  A queue passes a
-``connect_limit`` (``.deadlines``): connecting then ends with ``StageTimeout``
+Host names are passed to ``getaddrinfo`` encoded (:func:`_encoded_host`),
+which keeps Python's ``idna`` codec (1 ms) unloaded for the usual ASCII name.
+A queue passes a ``connect_limit`` (``.deadlines``): connecting then ends with ``StageTimeout``
 after that long, even when the account sets no ``timeout``.
 """
 
 from __future__ import annotations
 
-import _socket as socket  # see the module docstring
 import errno
 import os
+import socket
 
 from smtpq.sender.errors import NetworkError
 from smtpq.sender.protocol.deadlines import Deadline

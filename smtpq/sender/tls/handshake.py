@@ -28,7 +28,7 @@ from smtpq.sender.tls.names import certificate_matches
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (import cost)
 if TYPE_CHECKING:
-    import _socket
+    import socket
 
     from smtpq.sender.protocol.deadlines import Deadline
 
@@ -144,13 +144,10 @@ def _handshake_by(tls: ssl.SSLSocket, deadline: Deadline) -> None:
         tls.settimeout(per_operation)
 
 
-def start_tls(sock: _socket.socket, policy: TlsPolicy,
+def start_tls(sock: socket.socket, policy: TlsPolicy,
               deadline: Deadline | None = None) -> ssl.SSLSocket:
     """Handshake on *sock* (RFC 8314 §3.3 / RFC 3207 §4) and apply the policy's checks."""
-    # wrap_socket takes any _socket.socket (it reads family, type, proto and
-    # detaches the descriptor); typeshed asks for socket.socket, which dial avoids.
-    tls = policy.context.wrap_socket(sock,  # type: ignore[arg-type]
-                                     server_hostname=policy.hostname,
+    tls = policy.context.wrap_socket(sock, server_hostname=policy.hostname,
                                      do_handshake_on_connect=False,
                                      suppress_ragged_eofs=False)
     try:

@@ -13,7 +13,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from smtpq.queue.store.schema_version import HEAD
+from smtpq.queue.store.rows import HEAD
 from tests.support.queue_home import (  # noqa: F401 - fixtures
     QueueHome,
     SlowHandler,

@@ -23,6 +23,7 @@ from smtpq.queue.store.sql.store import open_store
 from smtpq.queue.store.sqlite_file import sqlite_path
 from smtpq.sender.sysexits import ExitCode
 from tests.queue.helpers import T0, mail, new_message
+from tests.support import per_mail
 from tests.support.other_user import nobody
 
 
@@ -140,7 +141,7 @@ def test_store_connections_are_wal_with_synchronous_full(migrated: str):
 # -- import hygiene --------------------------------------------------------------
 
 
-def test_enqueueing_imports_neither_sqlalchemy_nor_alembic_nor_tenacity(migrated: str):
+def test_enqueueing_imports_none_of_the_libraries(migrated: str):
     result = run_python("""
         import sys
         from smtpq.queue.settings import load_settings
@@ -149,73 +150,66 @@ def test_enqueueing_imports_neither_sqlalchemy_nor_alembic_nor_tenacity(migrated
         settings = load_settings()
         message = NewMessage(account="default", envelope_from="me@x", recipients=("you@x",))
         print(enqueue_message(settings.database, message, sys.stdin.buffer))
-        heavy = sorted(name for name in sys.modules
-                       if name.split(".")[0] in ("sqlalchemy", "alembic", "tenacity", "click"))
-        print(",".join(heavy))
+        print(",".join(sys.modules))
         """, stdin=b"Subject: x\r\n\r\nbody\r\n",
         env={**os.environ, "SMTPQ_DATABASE": f"sqlite:///{migrated}",
              "SMTPQ_CONFIG": os.devnull})
     assert result.returncode == 0, result.stderr
-    message_id, heavy = result.stdout.decode().splitlines()
-    assert heavy == ""
+    message_id, loaded = result.stdout.decode().splitlines()
+    assert [name for name in loaded.split(",") if name.split(".")[0] in per_mail.LIBRARIES] == []
     assert counts(migrated) == (1, 1, 1) and message_id == "1"
 
 
-#: Imports the sendmail entry's enqueue no longer makes (docs/performance.md): each
-#: cost the hot path from 0.5 to 170 ms, and they must not creep back.
-NOT_ON_THE_ENQUEUE_PATH = (
-    "sqlalchemy", "alembic", "tenacity", "click",  # the heavy libraries
-    "dataclasses", "inspect", "typing", "json", "tomllib", "datetime", "sqlite3",
-    "subprocess", "socket", "ssl", "hashlib", "urllib", "pathlib", "email", "shlex",
-    "tempfile", "threading", "logging", "atexit",
-    "re", "enum",  # 3 ms with what they import (_sqlite3 itself imports functools)
-    "_datetime",  # a shared library: 0.45 ms to load; only the flush needs durations
-)
-
-SENDMAIL_ENQUEUE = """
-    import sys
-    loaded = set(sys.modules)  # at start-up (an editable install's hook loads pathlib)
-    from smtpq.cli.sendmail import sendmail
-    code = sendmail(["-t", "-i"], "sendmail")
-    print(code)
-    print(",".join(sorted(name for name in set(sys.modules) - loaded
-                          if name.split(".")[0] in sys.argv[1].split(","))))
-    """
-
-
-@pytest.mark.parametrize("after_enqueue", ["none", "flush"])
-def test_the_sendmail_enqueue_path_imports_only_what_it_needs(tmp_path: Path, after_enqueue: str):
+def queue_home(tmp_path: Path, after_enqueue: str, msmtprc: str) -> Path:
+    """A home with smtpq's config.toml, an msmtprc and a migrated SQLite queue."""
     home = tmp_path / "home"
     (home / ".config" / "smtpq").mkdir(parents=True)
     (home / ".config" / "smtpq" / "config.toml").write_text(
         f'[queue]\nafter_enqueue = "{after_enqueue}"\n')
-    (home / ".msmtprc").write_text("account default\nhost 127.0.0.1\nport 9\nfrom a@x.test\n")
+    (home / ".msmtprc").write_text(msmtprc)
     upgrade_sqlite_file(str(home / ".local" / "share" / "smtpq" / "queue.sqlite3"))  # not new
-    env = {key: value for key, value in os.environ.items() if not key.startswith("SMTPQ_")}
-    result = run_python(SENDMAIL_ENQUEUE, ",".join(NOT_ON_THE_ENQUEUE_PATH),
-                        stdin=b"To: b@x.test\nSubject: s\n\nbody\n", env={**env, "HOME": str(home)})
-    assert result.returncode == 0, result.stderr
-    code, imported = result.stdout.decode().splitlines()
-    assert (code, imported) == ("0", "")
+    return home
 
 
-def test_the_enqueue_paths_shortcuts_are_the_same_things():
-    import _sqlite3
+ONE_ACCOUNT = "account default\nhost 127.0.0.1\nport 9\nfrom a@x.test\n"
+#: ``-f`` looks for the account whose ``from`` matches it (a pattern here: none does),
+#: and ``domain`` has a ``%H`` to substitute (``$HOSTNAME``: no ``socket`` needed).
+ACCOUNT_BY_FROM = ("defaults\ndomain %H\n\n"
+                  "account work\nhost 127.0.0.1\nport 9\nfrom *@work.test\n\n"
+                  "account default\nhost 127.0.0.1\nport 9\nfrom a@x.test\n")
+
+
+@pytest.mark.parametrize(("path", "after_enqueue", "msmtprc", "options"), [
+    (per_mail.ENQUEUE_SQLITE, "none", ONE_ACCOUNT, []),
+    (per_mail.ENQUEUE_SQLITE_THEN_FLUSH, "flush", ONE_ACCOUNT, []),
+    (per_mail.ENQUEUE_ACCOUNT_BY_FROM, "none", ACCOUNT_BY_FROM, ["-f", "bob@x.test"]),
+], ids=["none", "flush", "account-by-from"])
+def test_the_sendmail_enqueue_loads_only_its_listed_modules(
+        tmp_path: Path, path: per_mail.PerMailPath, after_enqueue: str, msmtprc: str,
+        options: list[str]):
+    home = queue_home(tmp_path, after_enqueue, msmtprc)
+    code, loaded = per_mail.run_path([*options, "-t", "-i"], b"To: b@x.test\nSubject: s\n\nbody\n",
+                                     {"HOME": str(home), "HOSTNAME": "box.x.test"})
+    assert code == 0
+    assert path.surprises(loaded) == per_mail.NOTHING
+    with sqlite3.connect(home / ".local" / "share" / "smtpq" / "queue.sqlite3") as connection:
+        assert connection.execute("SELECT count(*) FROM messages").fetchone() == (1,)
+
+
+def test_the_enqueue_paths_stand_ins_equal_what_they_stand_for():
+    # The enqueue path spells this without the module that defines it (datetime's
+    # timedelta, read only by the flush): they must agree.
     import datetime
-    import sqlite3
 
     from smtpq.queue import settings
-    from smtpq.queue.store import sqlite_file as sqlite_db
 
-    assert sqlite_db.sqlite3 is _sqlite3 and sqlite3.OperationalError is _sqlite3.OperationalError
-    assert sqlite3.connect is _sqlite3.connect and sqlite3.Error is _sqlite3.Error
     assert settings.timedelta_of(60) == datetime.timedelta(minutes=1)
 
 
 def test_timestamps_written_without_datetime_read_as_datetime_writes_them():
     from datetime import UTC, datetime
 
-    from smtpq.queue.enqueue.sqlite import utc_now_text
+    from smtpq.queue.store.rows import utc_now_text
     from smtpq.queue.store.sqlite_file import TIMESTAMP_FORMAT, to_timestamp
 
     before = to_timestamp(datetime.now(UTC))

@@ -25,7 +25,7 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import Connection, make_url
 
 from smtpq.queue.states import MessageStatus
-from smtpq.queue.store.schema_version import HEAD
+from smtpq.queue.store.rows import HEAD
 from smtpq.queue.store.sql.migrate import current_revision
 from smtpq.queue.store.sql.store import SqlStore, open_store
 from tests.queue.helpers import LEASE, T0, new_message

@@ -1,6 +1,6 @@
 """The schema has one source of truth, and every path agrees with it.
 
-- ``schema_version.HEAD`` is Alembic's head;
+- ``rows.HEAD`` is Alembic's head;
 - the stdlib INSERTs name exactly the models' columns, but the statuses: the
   schema's defaults make a new message queued and a new recipient pending;
 - the migrations build exactly the models' schema (Alembic autogenerate
@@ -19,11 +19,10 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 
-from smtpq.queue.enqueue import sqlite as enqueue_sqlite
 from smtpq.queue.errors import SchemaError
 from smtpq.queue.states import MessageStatus
-from smtpq.queue.store.rows import message_row, recipient_rows
-from smtpq.queue.store.schema_version import HEAD
+from smtpq.queue.store import rows
+from smtpq.queue.store.rows import HEAD, message_row, recipient_rows
 from smtpq.queue.store.sql.engine import make_engine
 from smtpq.queue.store.sql.migrate import alembic_config, current_revision, downgrade, head_revision, upgrade
 from smtpq.queue.store.sql.models import message_chunks, messages, metadata, recipients
@@ -62,16 +61,15 @@ class TestOneSourceOfTruth:
         assert recipients.c.status.server_default.arg == RecipientStatus.PENDING
 
     def test_the_stdlib_inserts_name_every_model_column_the_schema_does_not_fill(self):
-        assert set(enqueue_sqlite.MESSAGE_COLUMNS) == _names(messages) - {"id"} - _defaulted(messages)
-        assert set(enqueue_sqlite.RECIPIENT_COLUMNS) == (
-            _names(recipients) - {"id"} - _defaulted(recipients))
-        assert set(enqueue_sqlite.CHUNK_COLUMNS) == _names(message_chunks)
+        assert set(rows.MESSAGE_COLUMNS) == _names(messages) - {"id"} - _defaulted(messages)
+        assert set(rows.RECIPIENT_COLUMNS) == _names(recipients) - {"id"} - _defaulted(recipients)
+        assert set(rows.CHUNK_COLUMNS) == _names(message_chunks)
 
     def test_the_row_builders_fill_exactly_those_columns(self):
         message = new_message("a@x.test")
-        assert set(message_row(message, T0)) == set(enqueue_sqlite.MESSAGE_COLUMNS)
+        assert set(message_row(message, T0)) == set(rows.MESSAGE_COLUMNS)
         [row] = recipient_rows(1, message, T0)
-        assert set(row) == set(enqueue_sqlite.RECIPIENT_COLUMNS)
+        assert set(row) == set(rows.RECIPIENT_COLUMNS)
 
 
 class TestMigrationsBuildTheModels:

@@ -2,7 +2,7 @@
 
 On a SQLite file, the directories and files are checked to belong to the
 user when the engine is made and again before each new connection opens
-them (``sqlite_db.prepare_database_file``).  On SQLite every connection gets
+them (``sqlite_file.prepare_database_file``).  On SQLite every connection gets
 the pragmas of ``smtpq.queue.store.sqlite_file`` (WAL, ``synchronous=FULL``, foreign
 keys, 30 s busy timeout), and every transaction starts with ``BEGIN
 IMMEDIATE``: the write lock is taken up front, so two flushers claiming at

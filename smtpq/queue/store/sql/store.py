@@ -65,8 +65,7 @@ from smtpq.queue.states import (
     REVIVABLE,
     MessageStatus,
 )
-from smtpq.queue.store.rows import encode_options
-from smtpq.queue.store.schema_version import HEAD
+from smtpq.queue.store.rows import HEAD, encode_options
 from smtpq.queue.store.sql import health as sql_health
 from smtpq.queue.store.sql import notices as sql_notices
 from smtpq.queue.store.sql import reads as sql_reads
