@@ -59,7 +59,7 @@ def sendmail(args: Sequence[str], prog: str) -> int:
 
         return flush_from_sendmail(cmd, env=env)
     if cmd.mode == Mode.SENDMAIL:
-        from smtpq.queue.enqueue.modes import enqueue_from_stdin
+        from smtpq.queue.enqueue.submit import enqueue_from_stdin
 
         return enqueue_from_stdin(cmd, env=env, args=args, stdin=sys.stdin.buffer)
     from smtpq.sender.modes.dispatch import run_sender_mode

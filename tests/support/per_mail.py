@@ -60,7 +60,7 @@ ENTRY = frozenset({
 #: The queue's side of every enqueue: settings, the new message and its rows.
 QUEUE = frozenset({
     "smtpq.queue", "smtpq.queue.settings", "smtpq.queue.simple_toml", "smtpq.queue.new_message",
-    "smtpq.queue.enqueue", "smtpq.queue.enqueue.modes", "smtpq.queue.enqueue.submit",
+    "smtpq.queue.enqueue", "smtpq.queue.enqueue.submit",
     "smtpq.queue.store", "smtpq.queue.store.rows",
 })
 

@@ -179,8 +179,7 @@ def _import_one(pair: QueuedPair, *, database: str, env: Mapping[str, str],
 def _enqueue(args: list[str], stream: BinaryIO, pair: QueuedPair, *, database: str,
              env: Mapping[str, str]) -> int:
     """The mail on *stream* through the sendmail intake with msmtpq's stored *args*."""
-    from smtpq.queue.enqueue.modes import prepare_for_queue
-    from smtpq.queue.enqueue.submit import enqueue_message
+    from smtpq.queue.enqueue.submit import enqueue_message, prepare_for_queue
     from smtpq.sender.errors import UsageError
     from smtpq.sender.options import Mode, parse_args
 

@@ -1,7 +1,7 @@
 """The intake: a mail taken in once, the same way by the enqueue and by ``--send-now``.
 
 Both consumers run in process, in one private world (``~/.msmtprc`` and a queue):
-the enqueue (``smtpq.queue.enqueue.modes``) stores the mail, ``--send-now`` sends it to a
+the enqueue (``smtpq.queue.enqueue.submit``) stores the mail, ``--send-now`` sends it to a
 scripted server on 127.0.0.1.  Each account's ``domain`` is its name, so the EHLO
 of a send names the account as the queue row does.
 """
@@ -15,7 +15,7 @@ from typing import Any, NamedTuple
 
 import pytest
 
-from smtpq.queue.enqueue.modes import enqueue_from_stdin
+from smtpq.queue.enqueue.submit import enqueue_from_stdin
 from smtpq.sender.errors import ConfigError
 from smtpq.sender.message import addresses, aliases  # noqa: F401 - imported before counting
 from smtpq.sender.modes import intake  # noqa: F401 - imported before counting
