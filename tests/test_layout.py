@@ -107,3 +107,26 @@ def test_no_folder_holds_more_than_sixteen_modules():
                if "__pycache__" not in folder.parts
                and (count := len(list(folder.glob("*.py")))) > MAX_MODULES_PER_FOLDER}
     assert crowded == {}
+
+
+def test_the_architecture_map_names_every_package_and_module():
+    text = (SMTPQ.parent / "docs" / "architecture.md").read_text()
+    sections = dict(_map_sections(text))
+    missing = []
+    for folder in sorted({path.parent for path in SMTPQ.rglob("*.py")
+                          if "__pycache__" not in path.parts}):
+        name = f"{folder.relative_to(SMTPQ.parent)}/"
+        rows = sections.get(name)
+        if rows is None:
+            missing.append(name)
+            continue
+        missing += [f"{name}{path.name}" for path in sorted(folder.glob("*.py"))
+                    if path.name != "__init__.py" and f"| `{path.name}` |" not in rows]
+    assert missing == []
+
+
+def _map_sections(text: str) -> Iterator[tuple[str, str]]:
+    """``### `folder/` — …`` headings of the map, each with the rows under it."""
+    for part in text.split("\n### `")[1:]:
+        folder, _, rest = part.partition("`")
+        yield folder, rest.split("\n## ")[0]

@@ -1,16 +1,13 @@
-"""The persistent queue: settings, store, enqueue, retry policy (the flush worker comes next).
+"""The persistent queue: what enqueue, the flush worker and the management commands share.
 
-Hot path, stdlib only (the sendmail entry imports these for every mail; exactly
-which, ``tests/support/per_mail.py`` lists): ``settings``, ``new_message``,
-``enqueue`` (``modes``, ``submit``, ``sqlite`` or ``postgres``), ``store.rows``,
-``store.sqlite_file``.
+Packages by program: ``enqueue`` (the per-mail path, stdlib only), ``store``
+(the interface, the row shapes and the files the per-mail path reads; ``store.sql``:
+the SQLAlchemy implementation, schema, migrations and maintenance), ``flush``
+(the flush worker), ``notices`` (bounces and warnings the flusher sends) and
+``control`` (what the management commands do to the queue).  At this level: the
+vocabulary all of them use (``states``, ``records``, ``errors``, ``settings``).
 
-SQLAlchemy side (flush and management commands): ``store`` (the interface),
-``sql_store``/``sql_reads`` (its implementation), ``models``, ``engine``,
-``migrate`` (Alembic; revisions in ``smtpq/migrations``), ``records``.
-
-Pure policy: ``policy`` (outcome classification, back-off, expiry).
-
-This package imports nothing itself, so importing one hot-path module never
-drags in SQLAlchemy.
+This package imports nothing itself, so importing one per-mail module never
+drags in SQLAlchemy (``tests/support/per_mail.py`` lists exactly what each
+per-mail path loads).
 """
