@@ -8,7 +8,7 @@ counts.  On a terminal a progress line runs while mail goes out and the counts
 stay on screen after it is erased.  A fully successful run prints nothing off
 a terminal; ``--quiet`` (cron: it mails any output) keeps only the mail that
 failed or expired for good.  The exit status is the worst thing that happened
-(``flush_events.exit_status``): 0, 75, or the failure's own code.
+(``flush.events.exit_status``): 0, 75, or the failure's own code.
 
 SIGINT/SIGTERM stop the flush cleanly (``smtpq.queue.flush.stopping``): it ends
 with ``FlushInterrupted``, exit 75 (EX_TEMPFAIL), saying how many messages

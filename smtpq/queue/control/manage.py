@@ -3,7 +3,7 @@
 What the management commands need beyond the ``QueueStore`` interface:
 
 - ``list`` of 100,000 messages in well under two seconds: ``pages`` reads a
-  page at a time (keyset paging on ``id``) through ``list_reads``, two
+  page at a time (keyset paging on ``id``) through ``store.sql.listing``, two
   statements per page, never one per message;
 - ``purge``/``retry``/``hold``/``release`` by id report each id they left alone
   and why (unknown, being sent, not in a state the command applies to), with
@@ -18,7 +18,7 @@ What the management commands need beyond the ``QueueStore`` interface:
   location is an empty queue for every command but ``smtpq db upgrade``; one
   the user named (``SMTPQ_DATABASE``, config.toml) is an error
   (``DatabaseMissing``), and so is one that cannot be read; one the queue
-  marker says held mail is a vanished queue (``queue_marker``), never empty.
+  marker says held mail is a vanished queue (``store.marker``), never empty.
 
 Mutations go through the store, so its rules (one transaction per call, never
 touch a message being sent) hold here too.

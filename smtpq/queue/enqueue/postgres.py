@@ -1,10 +1,10 @@
 """The hot enqueue path into a PostgreSQL queue: libpq directly, one transaction.
 
-The fleet's twin of ``enqueue_sqlite``: ``smtpq-sendmail`` runs this for
+The fleet's twin of ``enqueue.sqlite``: ``smtpq-sendmail`` runs this for
 every mail, so it imports neither SQLAlchemy, Alembic nor psycopg (together
 about 370 ms of CPU per mail; this path costs a few ms more than the SQLite
 one, docs/performance.md).  It writes exactly the rows the store writes
-(``smtpq.queue.store.rows``, the column lists of ``enqueue_sqlite``), in one
+(``smtpq.queue.store.rows``, the column lists of ``enqueue.sqlite``), in one
 transaction at READ COMMITTED, as the store does: when ``enqueue`` returns,
 the mail is committed (the server's own durability, ``synchronous_commit``);
 when it raises, nothing of the mail is in the database (a connection closed

@@ -15,7 +15,7 @@ Rules every implementation keeps:
   queues the message again (or, where its death is known, ``release_claims``
   does at once) (RFC 5321 §3.8: an unknown outcome is treated
   like a 451, so a duplicate is the accepted risk, never a loss); on
-  PostgreSQL a claim also carries the claimer's session (``pg_liveness``), and
+  PostgreSQL a claim also carries the claimer's session (``store.sql.liveness``), and
   the claims of a session that is gone are taken back by the next
   ``claim_due`` or ``reclaim_expired`` at once, lease or not;
 - times are passed in (``now``), aware UTC, so callers and tests control the clock.

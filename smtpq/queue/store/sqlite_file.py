@@ -125,7 +125,7 @@ def prepare_database_file(path: str) -> None:
     (0644 or even 0666); mail is private.  Raises ``StoreError``
     (``UnsafeQueueFile`` when refused), and (EX_IOERR) when the queue marker
     says the file held mail but it is missing or empty: it is never recreated
-    empty then (``queue_marker``).
+    empty then (``store.marker``).
     """
     from smtpq.queue.store.marker import check_present
     from smtpq.queue.store.private_files import check_private_entry, open_private_dir

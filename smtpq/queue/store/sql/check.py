@@ -2,7 +2,7 @@
 
 On SQLite first what SQLite offers: ``PRAGMA integrity_check`` (every page,
 index and constraint) and ``PRAGMA foreign_key_check``, then the queue
-marker's record (``queue_marker``: ids must not have gone back).  On every
+marker's record (``store.marker``: ids must not have gone back).  On every
 engine then the queue's own rules, per message:
 
 - its content is whole: chunks numbered 0..n-1 without a gap, their bytes

@@ -112,7 +112,7 @@ def _keep_id_counter(engine: Engine, before: int | None) -> None:
     A batch migration (SQLite's way to change a constraint) copies
     ``messages`` into a new table whose counter starts from its highest *row*,
     so the ids of purged newest messages would be handed out again and the
-    queue marker would see the counter go back (``queue_marker``).
+    queue marker would see the counter go back (``store.marker``).
     """
     if before is None:
         return

@@ -81,7 +81,7 @@ SQLITE_BUSY = 5
 
 _RELEASED = sql_verdicts.RELEASED
 #: Drops the content of sent mail (``keep_sent_content = false``); built once, as
-#: the flush's other hot statements (``sql_verdicts``).
+#: the flush's other hot statements (``store.sql.verdicts``).
 _DROP_CONTENT = delete(message_chunks).where(
     message_chunks.c.message_id.in_(bindparam("b_ids", expanding=True)))
 
@@ -111,7 +111,7 @@ def open_store(url: str | URL, *, migrate: bool = True,
 
 
 def _check_marker(engine: Engine) -> None:
-    """Refuse a SQLite queue whose ids went back below its marker (``queue_marker``)."""
+    """Refuse a SQLite queue whose ids went back below its marker (``store.marker``)."""
     path = sqlite_file(engine)
     if path is None:
         return

@@ -9,7 +9,7 @@ a group of mails are applied in one transaction (the caller's group commit):
 per-recipient results, history rows and the common "sent" transition go to the
 database as one ``executemany`` each.  Portable SQL, SQLite and PostgreSQL alike.
 
-Lock order (PostgreSQL, see ``sql_store``): the ``messages`` rows of the whole
+Lock order (PostgreSQL, see ``store.sql.store``): the ``messages`` rows of the whole
 group first, in id order, then their children.
 """
 
