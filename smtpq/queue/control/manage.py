@@ -333,14 +333,20 @@ class Queue:
         return [_not_found(message_id) for message_id in ids]
 
     def _purge_refusal(self, message_id: int) -> Refusal | None:
+        refusal, _ = self._unknown_or_busy(message_id, "purged")
+        return refusal  # None: kept by --older-than, not a failure
+
+    def _unknown_or_busy(self, message_id: int, verb: str) -> tuple[Refusal | None, MessageDetail | None]:
+        """Why *message_id* cannot be *verb* whatever its state (unknown, being sent), or its detail."""
         try:
             detail = self.detail(message_id)
         except MessageNotFound:
-            return _not_found(message_id)
+            return _not_found(message_id), None
         if detail.status is MessageStatus.SENDING:
+            # A live flusher holds it (a dead one's claim is taken back first).
             return Refusal(message_id, f"message {message_id} is being sent{_by(detail)}; "
-                           "not purged", ExitCode.EX_TEMPFAIL)
-        return None  # kept by --older-than: not a failure
+                           f"not {verb}", ExitCode.EX_TEMPFAIL), detail
+        return None, detail
 
     def _each_batch(self, ids: Sequence[int],
                     change: Callable[[SqlStore, Sequence[int]], list[int]]) -> list[int]:
@@ -359,14 +365,10 @@ class Queue:
 
     def _refusal(self, message_id: int, allowed: Sequence[MessageStatus], verb: str) -> Refusal:
         """Why *message_id* was not *verb*: unknown, being sent, or in the wrong state."""
-        try:
-            detail = self.detail(message_id)
-        except MessageNotFound:
-            return _not_found(message_id)
-        if detail.status is MessageStatus.SENDING:
-            # A live flusher holds it (a dead one's claim is taken back first).
-            return Refusal(message_id, f"message {message_id} is being sent{_by(detail)}; "
-                           f"not {verb}", ExitCode.EX_TEMPFAIL)
+        refusal, detail = self._unknown_or_busy(message_id, verb)
+        if refusal is not None:
+            return refusal
+        assert detail is not None  # no refusal: the message exists
         names = [status.value for status in allowed]
         listed = names[0] if len(names) == 1 else ", ".join(names[:-1]) + " or " + names[-1]
         return Refusal(message_id, f"message {message_id} is {detail.status.value}: "
