@@ -26,7 +26,7 @@ from typing import TextIO
 
 from smtpq.queue.errors import FlushInterrupted
 from smtpq.queue.flush import stopping
-from smtpq.queue.flush.events import DEFERRED, FOR_GOOD, UNREACHABLE
+from smtpq.queue.flush.events import DEFERRED, FOR_GOOD, UNREACHABLE, FlushEvent
 from smtpq.queue.flush.flusher import FlushReport, FlushRequest, run_flush
 from smtpq.queue.flush.verdict import Verdict
 from smtpq.queue.records import ClaimedMessage
@@ -89,7 +89,7 @@ def summary_lines(report: FlushReport, *, verbose: bool, quiet: bool,
                 lines.append(_offline_line(report, event.reason))
             offline = True
         elif event.kind in FOR_GOOD or (not quiet and (event.kind == DEFERRED or verbose)):
-            lines.append(event.line())
+            lines.append(event_line(event))
     final = report.failed + report.expired
     if final:
         lines.append(f"{final} message(s) failed for good (see: smtpq list --status failed,"
@@ -98,6 +98,13 @@ def summary_lines(report: FlushReport, *, verbose: bool, quiet: bool,
         lines.append(f"sent {report.sent}, deferred {report.deferred}, failed {report.failed}, "
                      f"expired {report.expired}, still queued {report.unreachable}")
     return lines
+
+
+def event_line(event: FlushEvent) -> str:
+    """``KIND ID <rcpt>, <rcpt>: REASON``, one line whatever the reply's lines
+    (``deferred 12 <a@x>: 451 4.7.1 try later``, as ``msmtp-queue -r`` words it)."""
+    who = ", ".join(f"<{address}>" for address in event.recipients)
+    return f"{event.kind} {event.message_id} {who}: {event.reason}".rstrip()
 
 
 def _offline_line(report: FlushReport, reason: str) -> str:

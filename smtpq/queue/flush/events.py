@@ -2,7 +2,7 @@
 
 The flush worker records one event per mail it decided on (``Worker.record``)
 and one per mail that ``tidy`` expired; ``smtpq flush`` prints them like
-``msmtp-queue -r`` does (``deferred 12 <a@x>: 451 4.7.1 try later``) and exits
+``msmtp-queue -r`` does (``smtpq.cli.flushing.event_line``) and exits
 with the worst of them (``exit_status``): a failure's own code beats a
 deferral's EX_TEMPFAIL, which beats success (sysexits(3); Postfix's
 ``sendmail -q`` and msmtpq likewise report only what went wrong).
@@ -41,14 +41,6 @@ class FlushEvent:
     recipients: tuple[str, ...]
     reason: str
     exit_code: int
-
-    def line(self) -> str:
-        """``KIND ID <rcpt>, <rcpt>: REASON``, one line whatever the reply's lines."""
-        who = ", ".join(f"<{address}>" for address in self.recipients)
-        return f"{self.kind} {self.message_id} {who}: {self.reason}".rstrip()
-
-    def as_dict(self) -> dict[str, object]:
-        return dataclasses.asdict(self)
 
 
 def from_verdict(message: ClaimedMessage, verdict: Verdict, status: MessageStatus) -> FlushEvent:
