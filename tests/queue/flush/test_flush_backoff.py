@@ -92,13 +92,14 @@ def test_mail_older_than_max_age_expires_instead_of_being_sent(queue_home, serve
 
 
 def test_a_deferred_mail_expires_at_max_age(queue_home, server_at) -> None:
-    queue_home.configure(max_age="2s", retry_first="1s", retry_max="1s")
+    # 6 s: long enough that the first flush, even on a loaded machine, comes before it.
+    queue_home.configure(max_age="6s", retry_first="1s", retry_max="1s")
     message_id, handler = deferred_once(queue_home, server_at)
     queued_at = queue_home.detail(message_id).queued_at
     # The back-off never runs past the deadline.
-    assert queue_home.detail(message_id).next_attempt <= queued_at + timedelta(seconds=2)
+    assert queue_home.detail(message_id).next_attempt <= queued_at + timedelta(seconds=6)
 
-    wait_until(lambda: datetime.now(UTC) > queued_at + timedelta(seconds=2.05), timeout=5,
+    wait_until(lambda: datetime.now(UTC) > queued_at + timedelta(seconds=6.05), timeout=10,
                message="max_age to pass")
     queue_home.flush()
 
