@@ -16,7 +16,7 @@ import click
 from smtpq.cli.render import span, when
 from smtpq.queue.control.health import Health, read_health, status_json
 from smtpq.queue.control.manage import database_named, printable_url, utc_now
-from smtpq.queue.health_records import FlushRun
+from smtpq.queue.records import FlushRun
 from smtpq.queue.settings import load_settings
 from smtpq.queue.states import MessageStatus
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 import dataclasses
 from datetime import datetime, timedelta
 
-from smtpq.queue.health_records import FlushRun, Holder, QueueHealth
+from smtpq.queue.records import FlushRun, Holder, QueueHealth
 from smtpq.queue.states import MessageStatus
 
 OK, WARNING, CRITICAL, UNKNOWN = 0, 1, 2, 3

@@ -35,7 +35,7 @@ from typing import TYPE_CHECKING, BinaryIO, NamedTuple
 
 from smtpq.queue.errors import DatabaseMissing, MessageNotFound
 from smtpq.queue.flush import holders
-from smtpq.queue.health_records import QueueHealth
+from smtpq.queue.records import MessageDetail, QueueHealth
 from smtpq.queue.states import (
     HOLDABLE,
     PENDING,
@@ -50,7 +50,6 @@ from smtpq.sender.sysexits import ExitCode
 if TYPE_CHECKING:
     from sqlalchemy import Engine
 
-    from smtpq.queue.records import MessageDetail
     from smtpq.queue.store.sql.listing import QueueEntry
     from smtpq.queue.store.sql.store import SqlStore
 

@@ -140,7 +140,7 @@ def _left_behind(store: QueueStore, request: FlushRequest, report: FlushReport) 
 def _journaled(store: QueueStore, run_id: int, report: FlushReport) -> FlushReport:
     """Finish the run's entry in the flush journal (``smtpq status``); *report*."""
     from smtpq.queue.flush.events import UNREACHABLE
-    from smtpq.queue.health_records import FlushRunEnd
+    from smtpq.queue.records import FlushRunEnd
 
     offline = next((e.reason for e in report.events if e.kind == UNREACHABLE), None)
     note = "interrupted" if report.interrupted else (

@@ -27,14 +27,15 @@ from collections.abc import Collection, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import BinaryIO, Protocol
 
-from smtpq.queue.health_records import FlushRunEnd, QueueHealth
 from smtpq.queue.new_message import Content, NewMessage
 from smtpq.queue.records import (
     AttemptRecord,
     ClaimedMessage,
+    FlushRunEnd,
     MessageDetail,
     MessageSummary,
     NoticeDue,
+    QueueHealth,
     RecipientResult,
     Route,
     Transition,

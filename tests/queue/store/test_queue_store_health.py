@@ -14,8 +14,7 @@ from __future__ import annotations
 import io
 from datetime import timedelta
 
-from smtpq.queue.health_records import KEEP_RUNS, FlushRunEnd
-from smtpq.queue.records import AttemptRecord
+from smtpq.queue.records import KEEP_RUNS, AttemptRecord, FlushRunEnd
 from smtpq.queue.states import MessageStatus
 from smtpq.queue.store.interface import QueueStore
 from tests.queue.helpers import LEASE, T0, mail, new_message

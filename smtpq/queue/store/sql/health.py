@@ -13,7 +13,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Row, delete, func, insert, select, update
 
-from smtpq.queue.health_records import KEEP_RUNS, FlushRun, FlushRunEnd, Holder, QueueHealth
+from smtpq.queue.records import KEEP_RUNS, FlushRun, FlushRunEnd, Holder, QueueHealth
 from smtpq.queue.states import MessageStatus
 from smtpq.queue.store.sql.models import flush_runs, messages
 

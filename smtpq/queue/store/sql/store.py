@@ -44,14 +44,15 @@ from sqlalchemy.engine import URL
 from sqlalchemy.exc import DBAPIError
 
 from smtpq.queue.errors import ContentDropped, MessageNotFound, database_error
-from smtpq.queue.health_records import FlushRunEnd, QueueHealth
 from smtpq.queue.new_message import Content, NewMessage
 from smtpq.queue.records import (
     AttemptRecord,
     ClaimedMessage,
+    FlushRunEnd,
     MessageDetail,
     MessageSummary,
     NoticeDue,
+    QueueHealth,
     RecipientResult,
     Route,
     Transition,
