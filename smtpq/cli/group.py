@@ -9,6 +9,8 @@ flow (``--help``, ``--version``, ``ctx.exit``) passes untouched.
 
 from __future__ import annotations
 
+import importlib
+from collections.abc import Mapping
 from typing import Any, NoReturn
 
 import click
@@ -19,7 +21,24 @@ from smtpq.sender.sysexits import ExitCode
 
 
 class SmtpqGroup(click.Group):
-    """A click group for smtpq: the error boundary around every command it runs."""
+    """A click group for smtpq: the error boundary around every command it runs.
+
+    *lazy* names commands by ``"module:attribute"``: each is imported when it is
+    first asked for (to run it, or to list it), like click's documented lazy group.
+    """
+
+    def __init__(self, *args: Any, lazy: Mapping[str, str] | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.lazy = dict(lazy or {})
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*super().list_commands(ctx), *self.lazy})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name not in self.commands and cmd_name in self.lazy:
+            module, _, attribute = self.lazy[cmd_name].partition(":")
+            self.add_command(getattr(importlib.import_module(module), attribute), cmd_name)
+        return super().get_command(ctx, cmd_name)
 
     def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
         if not args and self.no_args_is_help and not ctx.resilient_parsing:
