@@ -34,7 +34,7 @@ import pytest
 from smtpq.sender.config.settings import Account
 from smtpq.sender.tls.hints import failure_hints
 from tests.support.other_user import nobody
-from tests.support.programs import in_ci
+from tests.support.programs import in_ci, needs
 from tests.support.queue_home import SENDMAIL
 
 IMPLICIT_DEFAULT = ("host 127.0.0.1\nfrom me@example.org\n"
@@ -127,8 +127,8 @@ def test_implicit_default_account(tmp_path: Path) -> None:
 ], ids=["readable-by-others", "owned-by-root"])
 def test_password_in_an_insecure_file(shared_dir: Path, mode: int, owner: int, problem: str,
                                       fix: str) -> None:
-    if os.geteuid() != 0 or shutil.which("setpriv") is None:
-        pytest.skip("needs root to run as another user (the check is skipped for root)")
+    needs(os.geteuid() == 0 and shutil.which("setpriv") is not None,
+          "needs root and setpriv to run as another user (the check is skipped for root)")
     tmp_path = shared_dir
     rc = tmp_path / "rc"
     rc.write_text("account default\nhost 127.0.0.1\nfrom me@example.org\nauth on\nuser me\n"

@@ -27,6 +27,7 @@ from pathlib import Path
 import pytest
 
 from tests.support.other_user import nobody
+from tests.support.programs import needs
 from tests.support.queue_home import SENDMAIL, SMTPQ, QueueHome
 
 OTHER_MTA = b"#!/bin/sh\necho 'I am postfix'\n"
@@ -160,8 +161,8 @@ def test_the_links_are_sendmail_and_mailq(queue_home: QueueHome, server_at) -> N
 
 
 def test_a_user_without_write_access_is_told_what_to_do(queue_home: QueueHome) -> None:
-    if os.geteuid() != 0 or shutil.which("setpriv") is None:
-        pytest.skip("needs root and setpriv to run as another user")
+    needs(os.geteuid() == 0 and shutil.which("setpriv") is not None,
+          "needs root and setpriv to run as another user")
     top = Path(tempfile.mkdtemp(prefix="smtpq-link-"))  # /tmp/pytest-of-root is 0700
     top.chmod(0o755)
     prefix = top / "usr"

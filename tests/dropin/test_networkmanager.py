@@ -24,6 +24,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.programs import needs
+
 ROOT = Path(__file__).resolve().parents[2]
 SCRIPT = ROOT / "smtpq" / "data" / "networkmanager" / "90-smtpq-flush"
 ME = pwd.getpwuid(os.geteuid()).pw_name
@@ -90,16 +92,16 @@ def test_other_events_do_nothing(world: Path, args: tuple[str, ...],
 
 
 def test_each_user_flushes_as_themselves(world: Path) -> None:
-    if os.geteuid() != 0 or shutil.which("runuser") is None:
-        pytest.skip("runs as root (like NetworkManager) with runuser")
+    needs(os.geteuid() == 0 and shutil.which("runuser") is not None,
+          "needs root (like NetworkManager) and runuser")
     nobody = pwd.getpwnam("nobody")
     calls = dispatch(world, "eth0", "up", users=f"root {nobody.pw_name}")
     assert calls == ["root /root flush --quiet", f"nobody {nobody.pw_dir} flush --quiet"]
 
 
 def test_without_a_list_the_logged_in_users_flush(world: Path) -> None:
-    if os.geteuid() != 0 or shutil.which("runuser") is None:
-        pytest.skip("runs as root (like NetworkManager) with runuser")
+    needs(os.geteuid() == 0 and shutil.which("runuser") is not None,
+          "needs root (like NetworkManager) and runuser")
     nobody = pwd.getpwnam("nobody")
     calls = dispatch(world, "wlan0", "up", users=None,
                      logged_in="     0 root\\n 65534 nobody\\n")

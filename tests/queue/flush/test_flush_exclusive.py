@@ -98,7 +98,7 @@ def test_claims_alone_keep_two_lockless_workers_from_sending_one_mail_twice(
     assert set(queue_home.statuses().values()) == {"sent"}
 
 
-def test_a_live_workers_claims_do_not_lapse_while_it_serves_another_route(
+def test_the_claim_lease_is_renewed_while_a_worker_serves_another_route(
         queue_home: QueueHome, server_at, tmp_path: Path) -> None:
     # One batch holds mail for a slow route and a fast one; the slow route takes
     # longer than the lease.  A second worker (no lock between them) starting

@@ -21,7 +21,7 @@ from tests.sender.config.differential import (
     run_msmtp,
     run_smtpq,
 )
-from tests.support.programs import msmtp_binary
+from tests.support.programs import msmtp_binary, needs
 
 FP20 = ":".join(["0f"] * 20)
 FP32 = ":".join(["Ab"] * 32)
@@ -365,8 +365,8 @@ def test_same_as_msmtp(msmtp: str, case_: Case, tmp_path: Path, monkeypatch) -> 
 @pytest.mark.parametrize("case_", SYSTEM_CASES, ids=[c.name for c in SYSTEM_CASES])
 def test_same_as_msmtp_with_a_system_file(msmtp: str, case_: Case, tmp_path: Path,
                                           fake_etc: Path | None) -> None:
-    if fake_etc is None:
-        pytest.skip("needs root and unshare(1) to give msmtp a private /etc/msmtprc")
+    needs(fake_etc is not None, "needs root and unshare(1) to give msmtp a private /etc/msmtprc")
+    assert fake_etc is not None
     compare(msmtp, case_, tmp_path, fake_etc)
 
 

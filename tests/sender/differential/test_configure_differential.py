@@ -17,7 +17,7 @@ import sys
 
 import pytest
 
-from tests.support.programs import msmtp_binary, smtpq_sendmail
+from tests.support.programs import msmtp_binary, needs, smtpq_sendmail
 
 pytestmark = pytest.mark.msmtp
 
@@ -57,8 +57,7 @@ def _run(program: list[str], home: str) -> tuple[int, str, list[str]]:
 @pytest.mark.parametrize("address", ADDRESSES)
 def test_configure_is_msmtp(address: str, extra: tuple[str, ...], tmp_path) -> None:
     msmtp = msmtp_binary()
-    if not _namespaces_work():
-        pytest.skip("unprivileged user/mount/network namespaces are not available")
+    needs(_namespaces_work(), "needs user, mount and network namespaces (unshare)")
     args = [*extra, f"--configure={address}"]
     theirs = _run([msmtp, *args], str(tmp_path))
     ours = _run([smtpq_sendmail(), *args], str(tmp_path))
