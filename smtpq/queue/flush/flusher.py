@@ -39,6 +39,7 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 
 from smtpq.queue.flush import stopping
+from smtpq.queue.flush.events import UNREACHABLE
 from smtpq.queue.flush.lock import (
     adopt_lock,
     lock_path,
@@ -47,9 +48,12 @@ from smtpq.queue.flush.lock import (
     stamped_holder,
     try_lock,
 )
+from smtpq.queue.flush.trigger import start_background_flush
 from smtpq.queue.flush.worker import FlushReport, FlushRequest, Progress, Rounds, newer_mail
-from smtpq.queue.settings import QueueSettings
+from smtpq.queue.records import FlushRunEnd
+from smtpq.queue.settings import AfterEnqueue, QueueSettings
 from smtpq.queue.store.interface import QueueStore
+from smtpq.queue.store.sql.store import open_store
 
 #: How long a background flusher waits for more mail before it lets the lock go.
 BACKGROUND_LINGER = 1.0
@@ -58,8 +62,6 @@ BACKGROUND_LINGER = 1.0
 def run_flush(settings: QueueSettings, request: FlushRequest, *, env: Mapping[str, str],
               progress: Progress | None = None) -> FlushReport:
     """Flush the queue at ``settings.database`` under the per-host lock."""
-    from smtpq.queue.store.sql.store import open_store
-
     path = lock_path(settings.database, env)
     fd = adopt_lock(request.lock_fd) if request.lock_fd is not None else try_lock(path)
     if fd is None:
@@ -139,9 +141,6 @@ def _left_behind(store: QueueStore, request: FlushRequest, report: FlushReport) 
 
 def _journaled(store: QueueStore, run_id: int, report: FlushReport) -> FlushReport:
     """Finish the run's entry in the flush journal (``smtpq status``); *report*."""
-    from smtpq.queue.flush.events import UNREACHABLE
-    from smtpq.queue.records import FlushRunEnd
-
     offline = next((e.reason for e in report.events if e.kind == UNREACHABLE), None)
     note = "interrupted" if report.interrupted else (
         f"offline: {offline}" if offline is not None else None)
@@ -155,9 +154,6 @@ def _hand_off(store: QueueStore, settings: QueueSettings, request: FlushRequest,
               env: Mapping[str, str], seen: int) -> None:
     """After a flush of some mail only: start a background flush for the rest, as the
     enqueues that found our lock taken would have done."""
-    from smtpq.queue.flush.trigger import start_background_flush
-    from smtpq.queue.settings import AfterEnqueue
-
     if request.ids is None and request.account is None:
         return
     if settings.after_enqueue == AfterEnqueue.FLUSH and newer_mail(store, seen, FlushRequest()):
