@@ -19,6 +19,7 @@ import os
 import sqlite3
 
 from bench_support import (
+    TlsSink,
     queue_db,
     report,
     report_ratio,
@@ -149,37 +150,75 @@ def _check_enqueued(bench, targets) -> None:  # type: ignore[no-untyped-def]
 
 
 def direct(bench) -> None:  # type: ignore[no-untyped-def]
-    """Direct send: msmtp and ``smtpq-sendmail --send-now``, in turn, to smtp-sink."""
+    """Direct send: msmtp and ``smtpq-sendmail --send-now``, in turn, plain to smtp-sink and
+    with STARTTLS to aiosmtpd; with the interpreter floors a plain send cannot go under."""
     home = _home(bench, "direct", bench.sink.port)
     rc = os.path.join(home, ".msmtprc")
     env = dict(os.environ, HOME=home)
+    targets = _direct_targets(bench, rc)
+    with TlsSink(bench.tmp, bench.tools) as tls:
+        tls_rc = write_msmtprc(os.path.join(bench.tmp, "msmtprc-tls"), tls.port, tls.cert)
+        targets.update({f"{name} starttls": argv
+                        for name, argv in _direct_targets(bench, tls_rc).items()})
+        targets.update(_floors(bench.python))
+        for name, argv in targets.items():
+            print(f"# direct {name}: `{' '.join(argv)} < msg`".replace(bench.tmp, "TMP"))
+        before = bench.sink.messages()
+        results: dict[str, list] = {name: [] for name in targets}
+        for round_ in range(bench.runs + 2):
+            for name, argv in targets.items():
+                # From a small parent: the peak RSS is the sender's own (see run_small_parent).
+                result = run_small_parent(bench.python, argv, stdin=bench.msg, env=env)
+                if round_ >= 2:
+                    results[name].append(result)
+    _direct_figures(results)
+    senders = 3 if bench.compare else 2
+    got, expected = bench.sink.messages() - before, senders * (bench.runs + 2)
+    print(f"# check: smtp-sink accepted {got} of {expected} plain messages"
+          + ("" if got == expected else "  <-- MISMATCH"), flush=True)
+
+
+def _floors(python: str) -> dict[str, list[str]]:
+    """What the interpreter alone costs: bare, with the private socket module the tree
+    before issue 15 used, and with the public ``socket`` module (``enum``, ``selectors``,
+    ``array``, four ``IntEnum``s built) that a send without TLS must load now."""
+    return {"floor python -c pass": [python, "-c", "pass"],
+            "floor python import _socket, select": [python, "-c", "import _socket, select"],
+            "floor python import socket": [python, "-c", "import socket"]}
+
+
+def _direct_targets(bench, rc: str) -> dict[str, list[str]]:  # type: ignore[no-untyped-def]
     targets = {"msmtp": [bench.msmtp, "-C", rc, "-t", "-i"],
                "smtpq --send-now": [bench.sendmail, "--send-now", "-C", rc, "-t", "-i"]}
     if bench.compare:
         compared = os.path.join(bench.compare, "bin", "smtpq-sendmail")
         targets["compared smtpq --send-now"] = [compared, "--send-now", "-C", rc, "-t", "-i"]
-    for name, argv in targets.items():
-        print(f"# direct {name}: `{' '.join(argv)} < msg` -> smtp-sink".replace(bench.tmp, "TMP"))
-    before = bench.sink.messages()
-    results: dict[str, list] = {name: [] for name in targets}
-    for round_ in range(bench.runs + 2):
-        for name, argv in targets.items():
-            # From a small parent: the peak RSS is the sender's own (see run_small_parent).
-            result = run_small_parent(bench.python, argv, stdin=bench.msg, env=env)
-            if round_ >= 2:
-                results[name].append(result)
+    return targets
+
+
+def _direct_figures(results: dict[str, list]) -> None:
     wall = {name: [r.wall * 1000 for r in rs] for name, rs in results.items()}
+    cpu = {name: [r.cpu * 1000 for r in rs] for name, rs in results.items()}
     report("direct msmtp: latency", wall["msmtp"], "ms", 2, anchor="msmtp direct send")
     report("direct smtpq --send-now: latency", wall["smtpq --send-now"], "ms", 2,
            anchor="msmtp direct send")
     for name, rs in results.items():
-        report(f"direct {name}: cpu (user+sys)", [r.cpu * 1000 for r in rs], "ms", 2)
+        if not name.startswith("floor"):
+            report(f"direct {name}: latency", wall[name], "ms", 2)
+        report(f"direct {name}: cpu (user+sys)", cpu[name], "ms", 2)
         report(f"direct {name}: peak RSS", [r.rss for r in rs], "MiB", 1)
     report_ratio("direct smtpq/msmtp latency ratio", wall["smtpq --send-now"], wall["msmtp"],
                  "<= 0.6")
-    if "compared smtpq --send-now" in wall:
-        report_ratio("direct compared smtpq/msmtp latency ratio",
-                     wall["compared smtpq --send-now"], wall["msmtp"])
-    got, expected = bench.sink.messages() - before, len(targets) * (bench.runs + 2)
-    print(f"# check: smtp-sink accepted {got} of {expected} messages"
-          + ("" if got == expected else "  <-- MISMATCH"), flush=True)
+    report_ratio("direct starttls smtpq/msmtp latency ratio", wall["smtpq --send-now starttls"],
+                 wall["msmtp starttls"])
+    if "compared smtpq --send-now" not in wall:
+        return
+    report_ratio("direct compared smtpq/msmtp latency ratio",
+                 wall["compared smtpq --send-now"], wall["msmtp"])
+    for suffix in ("", " starttls"):
+        new, old = f"smtpq --send-now{suffix}", f"compared smtpq --send-now{suffix}"
+        report_ratio(f"direct{suffix} smtpq/(compared smtpq) cpu ratio", cpu[new], cpu[old])
+        report_ratio(f"direct{suffix} smtpq/(compared smtpq) peak RSS ratio",
+                     [r.rss for r in results[new]], [r.rss for r in results[old]])
+    report_ratio("direct floor (import socket)/(compared smtpq) cpu ratio",
+                 cpu["floor python import socket"], cpu["compared smtpq --send-now"])

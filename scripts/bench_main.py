@@ -16,8 +16,8 @@ to a temporary directory, removed at the end.
 
 Environment (defaults): RUNS (30) rounds for latencies; FLUSH_MSGS (10000),
 MSMTPQ_MSGS (200), FLUSH_RUNS (3), FLUSH_PARALLEL ("2 4": parallel_connections); LARGE_MB ("1 200"), LARGE_RUNS (3);
-SCALE_MSGS (100000); MSMTP (msmtp); BENCH_MAX_S (7200); BENCH_TOOLS (py-spy
-and pyinstrument, for ``--profile``).
+SCALE_MSGS (100000); MSMTP (msmtp); BENCH_MAX_S (7200); BENCH_TOOLS (aiosmtpd, the
+STARTTLS server of ``direct``; py-spy and pyinstrument, for ``--profile``).
 """
 
 from __future__ import annotations
@@ -52,6 +52,7 @@ class Bench:
         self.msmtp = shutil.which(os.environ.get("MSMTP", "msmtp")) or "msmtp"
         self.tmp, self.sink, self.dead_port = tmp, sink, dead_port
         self.compare = compare  # another smtpq venv, measured in the same rounds
+        self.tools = os.environ["BENCH_TOOLS"]  # aiosmtpd (the STARTTLS server), py-spy...
         self.msg = make_message(os.path.join(tmp, "msg"), 4096)
         self.log = open(os.path.join(tmp, "log"), "ab")  # noqa: SIM115 - lives as long as the run
         env = os.environ.get

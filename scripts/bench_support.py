@@ -8,7 +8,8 @@ Stdlib only, like the reference scripts in the shared ``bench/`` directory
   counted (the harness is a child subreaper);
 * every server is ``smtp-sink`` on 127.0.0.1, on a free port, recognised by a
   random greeting tag, bounded by ``timeout(1)`` and stopped by process group;
-  deliveries are checked against its own counter (``-c``);
+  deliveries are checked against its own counter (``-c``); the one exception is
+  the STARTTLS send (``TlsSink``: aiosmtpd, as smtp-sink speaks no TLS);
 * figures print as ``name: median V unit (min A, max B, n=N)``, followed by
   the ratio to the anchor figure of ``reference/bench-anchors.md``.
 """
@@ -126,6 +127,64 @@ class Sink:
             self.proc.wait()
         except ProcessLookupError:
             pass
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+class TlsSink:
+    """aiosmtpd's ``Sink`` handler with STARTTLS on 127.0.0.1:<free port>, its own group.
+
+    smtp-sink speaks no TLS.  aiosmtpd (from BENCH_TOOLS, installed there by
+    ``scripts/bench``, never into the measured environment) gets a fresh RSA 2048
+    certificate for 127.0.0.1 made by ``openssl``; both clients trust it through
+    ``tls_trust_file``.  Only the clients are measured (their CPU from ``wait4``),
+    so the server's own speed changes the latencies alike, not the CPU figures.
+    """
+
+    def __init__(self, directory: str, tools: str) -> None:
+        self.directory, self.tools = directory, tools
+        self.cert = os.path.join(directory, "tls-cert.pem")
+        self.key = os.path.join(directory, "tls-key.pem")
+        self.proc: subprocess.Popen[bytes] | None = None
+        self.port = 0
+
+    def __enter__(self) -> TlsSink:
+        subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
+                        "-keyout", self.key, "-out", self.cert, "-subj", "/CN=localhost",
+                        "-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost"],
+                       check=True, capture_output=True)
+        env = dict(os.environ, PYTHONPATH=self.tools)
+        for _ in range(5):
+            self.port = free_port()
+            self.proc = subprocess.Popen(
+                [sys.executable, "-m", "aiosmtpd", "-n", "-c", "aiosmtpd.handlers.Sink",
+                 "-l", f"127.0.0.1:{self.port}", "--tlscert", self.cert, "--tlskey", self.key],
+                env=env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL, start_new_session=True)
+            if self._ready():
+                return self
+            self.stop()
+        raise SystemExit("could not start aiosmtpd with STARTTLS on a free loopback port")
+
+    def _ready(self) -> bool:
+        end = time.monotonic() + 10
+        while time.monotonic() < end and self.proc is not None and self.proc.poll() is None:
+            try:
+                with socket.create_connection(("127.0.0.1", self.port), timeout=2) as c:
+                    c.sendall(b"EHLO bench\r\n")
+                    time.sleep(0.05)
+                    reply = c.recv(4096)
+                    c.sendall(b"QUIT\r\n")
+                    return b"STARTTLS" in reply  # ours, not a recycled port's owner
+            except OSError:
+                time.sleep(0.05)
+        return False
+
+    def stop(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            _killpg(self.proc.pid)
+            self.proc.wait()
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
@@ -272,10 +331,12 @@ def make_message(path: str, size: int = 4096, to: str = "rcpt@example.test") -> 
     return path
 
 
-def write_msmtprc(path: str, port: int) -> str:
-    """Plain SMTP to 127.0.0.1:*port*: no TLS, no auth, no syslog (read by msmtp and smtpq)."""
+def write_msmtprc(path: str, port: int, trust_file: str | None = None) -> str:
+    """SMTP to 127.0.0.1:*port*: no auth, no syslog (read by msmtp and smtpq); plain,
+    or with STARTTLS verified against *trust_file* (msmtp's default TLS settings)."""
+    tls = f"tls on\ntls_trust_file {trust_file}\n" if trust_file else "tls off\n"
     with open(path, "w") as f:
-        f.write("defaults\nauth off\ntls off\nsyslog off\ntimeout 30\n\n"
+        f.write(f"defaults\nauth off\n{tls}syslog off\ntimeout 30\n\n"
                 f"account bench\nhost 127.0.0.1\nport {port}\n"
                 "from sender@example.test\n\naccount default : bench\n")
     os.chmod(path, 0o600)
