@@ -18,14 +18,16 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterator
-from typing import BinaryIO
+from typing import BinaryIO, Protocol
 
 from tenacity import Retrying, retry_if_exception, stop_after_attempt, wait_exponential
 
 from smtpq.queue.flush import stopping
-from smtpq.queue.flush.routes import RouteKey
-from smtpq.queue.flush.verdict import judge
+from smtpq.queue.flush.group_commit import GroupCommit
+from smtpq.queue.flush.routes import RouteCouriers, RouteKey
+from smtpq.queue.flush.verdict import Verdict, judge
 from smtpq.queue.records import ClaimedMessage
+from smtpq.queue.store.interface import QueueStore
 from smtpq.sender.config.settings import Account
 from smtpq.sender.delivery.courier import Courier, OutgoingMail
 from smtpq.sender.delivery.outcome import (
@@ -52,7 +54,24 @@ ROUTE_WIDE = frozenset({FailureKind.HOST_NOT_FOUND, FailureKind.CONNECT_FAILED,
                         FailureKind.PROTOCOL_ERROR})
 
 
-def deliver_route(worker, key: RouteKey,  # type: ignore[no-untyped-def]
+class RouteWorker(Protocol):
+    """What delivering a route needs of the flush worker running it (``worker.Worker``)."""
+
+    store: QueueStore
+    commits: GroupCommit
+    routes: RouteCouriers
+
+    def renew(self) -> None:
+        """Renew this worker's claims when their lease is half gone."""
+
+    def keep_feeding(self, message: ClaimedMessage) -> bool:
+        """Whether *message* may still go out (its claim held, the flush not ending)."""
+
+    def record(self, message: ClaimedMessage, verdict: Verdict) -> None:
+        """Record *message*'s verdict (group-committed)."""
+
+
+def deliver_route(worker: RouteWorker, key: RouteKey,
                   messages: list[ClaimedMessage]) -> DeliveryOutcome | None:
     """Send *messages* (same route) through the route's connection, recording each
     verdict; the outcome of a missed stage deadline, which ended the route, if any."""
@@ -72,7 +91,7 @@ def deliver_route(worker, key: RouteKey,  # type: ignore[no-untyped-def]
     return _send_all(worker, courier, account, messages)
 
 
-def record_timed_out(worker, key: RouteKey,  # type: ignore[no-untyped-def]
+def record_timed_out(worker: RouteWorker, key: RouteKey,
                      messages: list[ClaimedMessage], outcome: DeliveryOutcome) -> None:
     """Record *messages* of a route that missed a stage deadline earlier in this flush
     with that failure, without connecting again (its server stalls: RFC 5321 §4.5.3.2)."""
@@ -89,7 +108,7 @@ def timed_out(outcome: DeliveryOutcome) -> bool:
     return isinstance(outcome.error, StageTimeout)
 
 
-def _send_all(worker, courier: Courier, account: Account,  # type: ignore[no-untyped-def]
+def _send_all(worker: RouteWorker, courier: Courier, account: Account,
               messages: list[ClaimedMessage]) -> DeliveryOutcome | None:
     """One outcome per message from the pipelined stream, recorded in order."""
     feed = _Feed(worker, messages)
@@ -117,8 +136,7 @@ class _Feed:
     and recorded, and ``raise_if_stopped`` raises afterwards.
     """
 
-    def __init__(self, worker, messages: list[ClaimedMessage]  # type: ignore[no-untyped-def]
-                 ) -> None:
+    def __init__(self, worker: RouteWorker, messages: list[ClaimedMessage]) -> None:
         self.worker, self.messages = worker, messages
         self.stopped: BaseException | None = None
         self._opened: list[BinaryIO] = []
@@ -186,14 +204,14 @@ def _route_wide(outcome: DeliveryOutcome, courier: Courier) -> bool:
     return outcome.failure in ROUTE_WIDE and outcome.mailsize == 0 and not courier.connected
 
 
-def _record(worker, message: ClaimedMessage, outcome: DeliveryOutcome,  # type: ignore[no-untyped-def]
+def _record(worker: RouteWorker, message: ClaimedMessage, outcome: DeliveryOutcome,
             account: Account | None) -> None:
     if account is not None:
         write_log(account, outcome)  # the account's logfile/syslog, as msmtp
     worker.record(message, judge(outcome, message.recipients))
 
 
-def _record_all(worker, messages: list[ClaimedMessage],  # type: ignore[no-untyped-def]
+def _record_all(worker: RouteWorker, messages: list[ClaimedMessage],
                 outcome: DeliveryOutcome | Callable[[ClaimedMessage], DeliveryOutcome],
                 account: Account | None) -> None:
     """Record the same failure for every message, each with its own envelope in the log line."""
@@ -201,7 +219,8 @@ def _record_all(worker, messages: list[ClaimedMessage],  # type: ignore[no-untyp
         _record(worker, message, _for_message(outcome, message, account), account)
 
 
-def _for_message(outcome, message: ClaimedMessage, account: Account | None) -> DeliveryOutcome:  # type: ignore[no-untyped-def]
+def _for_message(outcome: DeliveryOutcome | Callable[[ClaimedMessage], DeliveryOutcome],
+                 message: ClaimedMessage, account: Account | None) -> DeliveryOutcome:
     if callable(outcome):
         return outcome(message)
     if outcome.error is None or account is None:

@@ -33,7 +33,21 @@ import os
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (import cost)
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+    from typing import Any, Protocol
+
     from smtpq.queue.errors import StoreError
+
+    class DbApiCursor(Protocol):
+        """What :func:`check_high_water` needs of a DB-API cursor (PEP 249)."""
+
+        def execute(self, operation: str, /) -> object: ...
+        def fetchall(self) -> Sequence[Any]: ...
+
+    class DbApiConnection(Protocol):
+        """A DB-API connection: ``sqlite3``'s own, or the one under SQLAlchemy's."""
+
+        def cursor(self) -> DbApiCursor: ...
 
 SUFFIX = ".marker"
 _PREFIX = b"smtpq-queue high="
@@ -104,7 +118,7 @@ def check_present(database: str) -> None:
                                    f"mail up to id {high}")
 
 
-def check_high_water(database: str, connection: object) -> None:
+def check_high_water(database: str, connection: DbApiConnection) -> None:
     """Refuse a database whose id counter went back below the marker (a lost WAL tail).
 
     *connection* is a DB-API connection to *database*, inside a transaction.
@@ -112,8 +126,10 @@ def check_high_water(database: str, connection: object) -> None:
     high = read_high(database)
     if high == 0:
         return
+    cursor = connection.cursor()
     try:
-        rows = connection.execute(_HIGH_WATER).fetchall()  # type: ignore[attr-defined]
+        cursor.execute(_HIGH_WATER)
+        rows = cursor.fetchall()
     except Exception as error:  # noqa: BLE001 - sqlite3 or SQLAlchemy: no sqlite_sequence
         if "no such table" not in str(error):
             raise

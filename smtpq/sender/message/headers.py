@@ -194,7 +194,8 @@ class _Spool:
             import tempfile  # rare: only for huge header blocks; keeps the import path cheap
 
             disk = tempfile.TemporaryFile()  # noqa: SIM115 (lives as long as the block)
-            disk.write(self.buffer.getbuffer())  # type: ignore[attr-defined]
+            self.buffer.seek(0)  # at most SPOOL_IN_MEMORY bytes: one copy is cheap
+            disk.write(self.buffer.read())
             self.buffer.close()
             self.buffer, self.on_disk = disk, True
         self.buffer.write(data)

@@ -131,7 +131,7 @@ def _marker_check(connection: Connection, path: str | None) -> Iterator[Finding]
     if path is None:
         return
     try:
-        check_high_water(path, connection.connection.dbapi_connection)
+        check_high_water(path, connection.connection)
     except StoreError as error:
         yield Finding(None, error.message)
 

@@ -121,7 +121,7 @@ def _check_marker(engine: Engine) -> None:
     with engine.connect() as connection:
         connection.execution_options(**READ_ONLY)
         with connection.begin():
-            check_high_water(path, connection.connection.dbapi_connection)
+            check_high_water(path, connection.connection)
 
 
 def _schema_version(engine: Engine) -> str | None:
