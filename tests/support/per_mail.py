@@ -99,11 +99,11 @@ SEND = frozenset({
 #: ``ssl`` is what TLS costs; these modules add no more than they need, written
 #: for import cost like the others (``typing`` and ``dataclasses`` on top of
 #: ``ssl`` are 10–15 ms of CPU, a fifth of such a send: see ``TLS_SEND_NEVER``).
-#: A SASL mechanism's module is loaded for its method only (``auth.sasl``), and
-#: ``auth.channel`` is a type.
+#: A SASL mechanism's module is loaded for its method only (``auth.sasl``),
+#: ``auth.channel`` is a type, and ``tls.names`` words a failed verification.
 TLS_AND_AUTH = frozenset({
     "smtpq.sender.tls", "smtpq.sender.tls.certinfo", "smtpq.sender.tls.context",
-    "smtpq.sender.tls.handshake", "smtpq.sender.tls.names", "smtpq.sender.tls.priorities",
+    "smtpq.sender.tls.handshake", "smtpq.sender.tls.priorities",
     "smtpq.sender.auth", "smtpq.sender.auth.authenticate",
     "smtpq.sender.auth.choice", "smtpq.sender.auth.exchange", "smtpq.sender.auth.netrc",
     "smtpq.sender.auth.passwords", "smtpq.sender.auth.sasl", "smtpq.sender.auth.sasl.base",
@@ -206,6 +206,9 @@ TLS_SEND_NEVER = (
     "datetime", "_datetime",  # ≈ 0.3 ms (1.5 ms CPU), a shared library: certificate dates only
     "hashlib", "_hashlib",  # ≈ 0.4 ms (1.7 ms CPU): tls_fingerprint, CRAM-MD5, --serverinfo only
     "hmac", "secrets", "random",  # ≈ 0.7 ms (3.2 ms CPU) with hashlib: CRAM-MD5, DIGEST-MD5 only
+    "ipaddress",  # ≈ 0.4 ms (1.5 ms CPU): names in a certificate that failed verification
+    "subprocess", "signal", "threading",  # ≈ 1.2 ms (4.1 ms CPU): passwordeval only
+    "contextlib",  # ≈ 0.2 ms: subprocess's, and the key ring's
     "smtpq.queue",  # sending now never touches the queue
     "sqlite3", "_sqlite3",  # ≈ 1.7 ms
     "ctypes",  # ≈ 1.1 ms: libpq

@@ -23,7 +23,6 @@ import ssl
 from smtpq.sender.errors import StageTimeout, TlsError
 from smtpq.sender.sysexits import ExitCode
 from smtpq.sender.tls.context import Check, TlsPolicy
-from smtpq.sender.tls.names import certificate_matches
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (import cost)
 if TYPE_CHECKING:
@@ -96,6 +95,9 @@ def _unverified_leaf(tls: ssl.SSLSocket) -> bytes | None:
 
 def _verification_failed(exc: ssl.SSLCertVerificationError, tls: ssl.SSLSocket,
                          policy: TlsPolicy) -> TlsError:
+    # Only a failed verification checks names (tls.names imports ipaddress: ≈ 1.5 ms).
+    from smtpq.sender.tls.names import certificate_matches
+
     sentence = _VERIFY_CODES.get(exc.verify_code)
     sentences = {sentence} if sentence else set()
     leaf = _unverified_leaf(tls)
