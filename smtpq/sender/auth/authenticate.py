@@ -18,14 +18,19 @@ AUTH byte is sent except the exchange itself:
 
 from __future__ import annotations
 
-from smtpq.sender.auth.channel import AuthChannel
 from smtpq.sender.auth.choice import choose_method
 from smtpq.sender.auth.exchange import run_exchange
 from smtpq.sender.auth.passwords import obtain_password
 from smtpq.sender.auth.sasl import PASSWORDLESS, USERLESS, Credentials, create_mechanism
-from smtpq.sender.config.settings import Account
 from smtpq.sender.errors import DeliveryError
 from smtpq.sender.sysexits import ExitCode
+
+# typing.TYPE_CHECKING without importing typing (import cost); AuthChannel is a
+# typing.Protocol, a type only.
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from smtpq.sender.auth.channel import AuthChannel
+    from smtpq.sender.config.settings import Account
 
 
 def authenticate(channel: AuthChannel, account: Account) -> str:

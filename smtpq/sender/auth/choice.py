@@ -22,11 +22,13 @@ about most (reference §7.7); :data:`SECURE_METHOD_HINT` says what to change
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-
 from smtpq.sender.config.settings import AUTH_CHOOSE
 from smtpq.sender.errors import DeliveryError
 from smtpq.sender.sysexits import ExitCode
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (import cost)
+if TYPE_CHECKING:
+    from collections.abc import Iterable
 
 #: ``auth on`` preference with TLS active, best first.
 TLS_ORDER = (

@@ -18,11 +18,17 @@ from __future__ import annotations
 import base64
 import binascii
 
-from smtpq.sender.auth.channel import AuthChannel
-from smtpq.sender.auth.sasl.base import BASE64_ERROR, Mechanism
+from smtpq.sender.auth.sasl.base import BASE64_ERROR
 from smtpq.sender.errors import DeliveryError, MechanismError
-from smtpq.sender.protocol.reply import Reply
 from smtpq.sender.sysexits import ExitCode
+
+# typing.TYPE_CHECKING without importing typing (import cost); AuthChannel is a
+# typing.Protocol, a type only.
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from smtpq.sender.auth.channel import AuthChannel
+    from smtpq.sender.auth.sasl.base import Mechanism
+    from smtpq.sender.protocol.reply import Reply
 
 CONTINUE = 334  # RFC 4954 §4: server challenge
 SUCCESS = 235  # RFC 4954 §6: authentication successful

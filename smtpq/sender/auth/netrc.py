@@ -17,9 +17,13 @@ msmtp 1.8.23 (observed):
 
 from __future__ import annotations
 
-import dataclasses
 import os
-from collections.abc import Iterator
+
+from smtpq.sender.record import Record
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (import cost)
+if TYPE_CHECKING:
+    from collections.abc import Iterator
 
 _KEYWORDS = {
     "machine": "machine", "login": "login", "user": "login", "password": "password",
@@ -27,11 +31,21 @@ _KEYWORDS = {
 }
 
 
-@dataclasses.dataclass
-class NetrcEntry:
-    machine: str | None = None  # None for a ``default`` entry
-    login: str | None = None
-    password: str | None = dataclasses.field(default=None, repr=False)
+class NetrcEntry(Record):
+    """One ``machine`` or ``default`` entry.
+
+    A record, not a dataclass (import cost: smtpq.sender.record).
+    """
+
+    __slots__ = ("login", "machine", "password")
+    FIELDS = ("machine", "login", "password")
+    REPR_HIDDEN = frozenset({"password"})
+
+    def __init__(self, machine: str | None = None, login: str | None = None,
+                 password: str | None = None) -> None:
+        self.machine = machine  # None for a ``default`` entry
+        self.login = login
+        self.password = password
 
 
 def lookup(path: str | os.PathLike[str], host: str, user: str) -> str | None:

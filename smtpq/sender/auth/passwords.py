@@ -19,7 +19,6 @@ for EXTERNAL or GSSAPI (observed with strace: D-Bus, ``~/.netrc``, ``/etc/netrc`
 from __future__ import annotations
 
 import os
-import subprocess
 
 from smtpq.sender.auth import netrc
 from smtpq.sender.auth.sasl import PASSWORDLESS
@@ -69,6 +68,8 @@ def resolve_passwordeval(account: Account) -> None:
 
 def run_passwordeval(command: str) -> str:
     """The first line of *command*'s output (via ``/bin/sh -c``), line end removed."""
+    import subprocess  # only passwordeval runs a command (≈ 4 ms with signal and threading)
+
     try:
         process = subprocess.Popen(
             ["/bin/sh", "-c", command], stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,

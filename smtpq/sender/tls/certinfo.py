@@ -11,15 +11,18 @@ signature algorithm of the handshake, so the session line shows what it can:
 
 from __future__ import annotations
 
-import dataclasses
-import datetime
 import functools
-import hashlib
-import ssl
 import time
-from typing import TYPE_CHECKING
 
+from smtpq.sender.record import FrozenRecord
+
+# typing.TYPE_CHECKING without importing typing (import cost: a TLS --send-now
+# loads this module); datetime and ssl are only named in annotations.
+TYPE_CHECKING = False
 if TYPE_CHECKING:
+    import datetime
+    import ssl
+
     from cryptography import x509
 
 
@@ -34,11 +37,17 @@ def _name_fields(name: x509.Name) -> tuple[tuple[str, str], ...]:
                  for rdn in name.rdns for attribute in rdn)
 
 
-@dataclasses.dataclass(frozen=True)
-class CertificateInfo:
-    """The server certificate as msmtp describes it."""
+class CertificateInfo(FrozenRecord):
+    """The server certificate as msmtp describes it.
 
-    der: bytes = dataclasses.field(repr=False)
+    A record, not a dataclass (import cost: smtpq.sender.record).
+    """
+
+    __slots__ = ("der", "issuer", "not_after", "not_before", "sha1", "sha256", "subject")
+    FIELDS = ("der", "subject", "issuer", "not_before", "not_after", "sha256", "sha1")
+    REPR_HIDDEN = frozenset({"der"})
+
+    der: bytes
     subject: tuple[tuple[str, str], ...]
     issuer: tuple[tuple[str, str], ...]
     not_before: datetime.datetime  # UTC
@@ -46,8 +55,16 @@ class CertificateInfo:
     sha256: bytes
     sha1: bytes
 
+    def __init__(self, der: bytes, subject: tuple[tuple[str, str], ...],
+                 issuer: tuple[tuple[str, str], ...], not_before: datetime.datetime,
+                 not_after: datetime.datetime, sha256: bytes, sha1: bytes) -> None:
+        self._freeze(der=der, subject=subject, issuer=issuer, not_before=not_before,
+                     not_after=not_after, sha256=sha256, sha1=sha1)
+
     @classmethod
     def from_der(cls, der: bytes) -> CertificateInfo:
+        import hashlib  # only when a certificate is described (--serverinfo, --debug)
+
         from cryptography import x509  # only when a certificate is looked at
 
         cert = x509.load_der_x509_certificate(der)
@@ -61,14 +78,23 @@ class CertificateInfo:
         return ",".join(f"{label}={value}" for label, value in fields)
 
 
-@dataclasses.dataclass(frozen=True)
-class TlsSessionInfo:
-    """Negotiated parameters and the server certificate of one TLS session."""
+class TlsSessionInfo(FrozenRecord):
+    """Negotiated parameters and the server certificate of one TLS session.
+
+    A record, not a dataclass (import cost: smtpq.sender.record); without
+    ``__slots__``, so that :attr:`certificate` can be cached in the instance.
+    """
+
+    FIELDS = ("protocol", "cipher", "bits", "der")
+    REPR_HIDDEN = frozenset({"der"})
 
     protocol: str  # "TLSv1.3"
     cipher: str  # "TLS_AES_256_GCM_SHA384"
     bits: int
-    der: bytes | None = dataclasses.field(default=None, repr=False)  # server certificate
+    der: bytes | None  # server certificate
+
+    def __init__(self, protocol: str, cipher: str, bits: int, der: bytes | None = None) -> None:
+        self._freeze(protocol=protocol, cipher=cipher, bits=bits, der=der)
 
     @classmethod
     def from_socket(cls, tls: ssl.SSLSocket) -> TlsSessionInfo:

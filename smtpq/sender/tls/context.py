@@ -16,15 +16,18 @@ File problems are EX_NOINPUT with GnuTLS's wording.
 
 from __future__ import annotations
 
-import dataclasses
 import enum
 import ssl
 
-from smtpq.sender.config.settings import Account
 from smtpq.sender.errors import ConfigError, TlsError
 from smtpq.sender.protocol.dial import ascii_host
+from smtpq.sender.record import Record
 from smtpq.sender.sysexits import ExitCode
 from smtpq.sender.tls.priorities import parse_priorities
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (import cost)
+if TYPE_CHECKING:
+    from smtpq.sender.config.settings import Account
 
 READ_ERROR = "Error while reading file."
 
@@ -35,14 +38,26 @@ class Check(enum.Enum):
     TRUST = "trust"
 
 
-@dataclasses.dataclass
-class TlsPolicy:
-    """A context plus what to check after the handshake."""
+class TlsPolicy(Record):
+    """A context plus what to check after the handshake.
+
+    A record, not a dataclass (import cost: smtpq.sender.record).
+    """
+
+    __slots__ = ("check", "context", "fingerprint", "hostname")
+    FIELDS = ("context", "hostname", "check", "fingerprint")
 
     context: ssl.SSLContext
     hostname: str | None  # name for SNI and verification (IDNA-encoded)
     check: Check
-    fingerprint: bytes | None = None
+    fingerprint: bytes | None
+
+    def __init__(self, context: ssl.SSLContext, hostname: str | None, check: Check,
+                 fingerprint: bytes | None = None) -> None:
+        self.context = context
+        self.hostname = hostname
+        self.check = check
+        self.fingerprint = fingerprint
 
 
 def _file_error(what: str, exc: Exception, parse_text: str) -> TlsError:

@@ -36,10 +36,10 @@ is accepted.
 
 from __future__ import annotations
 
-import dataclasses
 import ssl
 
 from smtpq.sender.errors import TlsError
+from smtpq.sender.record import Record
 from smtpq.sender.sysexits import ExitCode
 
 _VERSIONS = {
@@ -68,14 +68,27 @@ _CURVES = {"P-256": "prime256v1", "P-384": "secp384r1", "P-521": "secp521r1",
            "X25519": "X25519", "X448": "X448"}
 
 
-@dataclasses.dataclass
-class TlsTuning:
-    """What a priority string and ``tls_min_dh_prime_bits`` ask of the context."""
+class TlsTuning(Record):
+    """What a priority string and ``tls_min_dh_prime_bits`` ask of the context.
 
-    versions: frozenset[ssl.TLSVersion] | None = None  # None: library default
-    ciphers: str | None = None
-    security_level: int | None = None
-    curve: str | None = None
+    A record, not a dataclass (import cost: smtpq.sender.record).
+    """
+
+    __slots__ = ("ciphers", "curve", "security_level", "versions")
+    FIELDS = ("versions", "ciphers", "security_level", "curve")
+
+    versions: frozenset[ssl.TLSVersion] | None  # None: library default
+    ciphers: str | None
+    security_level: int | None
+    curve: str | None
+
+    def __init__(self, versions: frozenset[ssl.TLSVersion] | None = None,
+                 ciphers: str | None = None, security_level: int | None = None,
+                 curve: str | None = None) -> None:
+        self.versions = versions
+        self.ciphers = ciphers
+        self.security_level = security_level
+        self.curve = curve
 
     def apply(self, context: ssl.SSLContext) -> None:
         level = self.security_level

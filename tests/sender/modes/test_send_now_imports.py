@@ -3,11 +3,15 @@
 The direct send is measured against msmtp (docs/performance.md, issue item 4):
 every module it loads is paid for on every mail.  A plain send (TLS and AUTH
 off) loads neither the TLS layer nor the queue nor what the plain paths do
-without (``typing``, ``dataclasses``, ``re``, ...); one with STARTTLS and AUTH
-adds the TLS and AUTH modules, and still never the queue.
+without (``typing``, ``dataclasses``, ``re``, ...); one with TLS (STARTTLS or
+SMTPS) and AUTH adds the TLS and AUTH modules, and still neither the queue nor
+what ``ssl`` does not load (``typing``, ``dataclasses``, ``datetime``,
+``hashlib``, ...).
 """
 
 from __future__ import annotations
+
+import pytest
 
 from tests.support.per_mail import NOTHING, SEND_NOW, SEND_NOW_TLS_AUTH, run_path
 
@@ -32,12 +36,16 @@ def test_a_plain_send_loads_only_its_listed_modules(smtp_sink, tmp_path):
     assert b"Subject: plain" in sink.messages(1)[0]
 
 
-def test_a_send_with_starttls_and_auth_adds_only_the_tls_and_auth_modules(smtp_server, tmp_path):
-    server = smtp_server(mode="starttls", credentials={"user": "secret"})
+@pytest.mark.parametrize("mode", ["starttls", "smtps"])
+def test_a_send_with_tls_and_auth_adds_only_the_tls_and_auth_modules(smtp_server, tmp_path, mode):
+    # aiosmtpd counts only STARTTLS as TLS for its auth_require_tls, not SMTPS
+    server = smtp_server(mode=mode, credentials={"user": "secret"},
+                         auth_require_tls=mode == "starttls")
+    starttls = "on" if mode == "starttls" else "off"
     rc = tmp_path / "msmtprc"
     rc.write_text("defaults\nsyslog off\ntimeout 30\n\n"
                   f"account secure\nhost 127.0.0.1\nport {server.port}\nfrom a@example.test\n"
-                  f"tls on\ntls_starttls on\ntls_trust_file {server.ca_file}\n"
+                  f"tls on\ntls_starttls {starttls}\ntls_trust_file {server.ca_file}\n"
                   "auth on\nuser user\npassword secret\n\naccount default : secure\n")
     rc.chmod(0o600)
     code, loaded = send_now(rc)

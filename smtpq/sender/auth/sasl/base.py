@@ -7,20 +7,31 @@ them, and their error texts never quote what the client or the server sent.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from smtpq.sender.errors import MechanismError
+from smtpq.sender.record import FrozenRecord
 
 
-@dataclass(frozen=True)
-class Credentials:
-    """What a mechanism may use: the ``user``/``password`` settings and where it connects."""
+class Credentials(FrozenRecord):
+    """What a mechanism may use: the ``user``/``password`` settings and where it connects.
+
+    A record, not a dataclass (import cost: smtpq.sender.record).
+    """
+
+    __slots__ = ("host", "ntlmdomain", "password", "port", "user")
+    FIELDS = ("user", "password", "host", "port", "ntlmdomain")
+    #: What :meth:`__repr__` leaves out: the password (shown as ``<hidden>``), and
+    #: the port and NTLM domain, which say nothing about whose credentials these are.
+    REPR_HIDDEN = frozenset({"password", "port", "ntlmdomain"})
 
     user: str | None
-    password: str | None = None
-    host: str = ""
-    port: int = 0
-    ntlmdomain: str | None = None
+    password: str | None
+    host: str
+    port: int
+    ntlmdomain: str | None
+
+    def __init__(self, user: str | None, password: str | None = None, host: str = "",
+                 port: int = 0, ntlmdomain: str | None = None) -> None:
+        self._freeze(user=user, password=password, host=host, port=port, ntlmdomain=ntlmdomain)
 
     def __repr__(self) -> str:
         return f"Credentials(user={self.user!r}, password=<hidden>, host={self.host!r})"
