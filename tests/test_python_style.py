@@ -12,6 +12,7 @@ versions.
 from __future__ import annotations
 
 import ast
+import re
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -91,3 +92,37 @@ def test_off_the_per_mail_paths_python_is_ordinary():
 
 def test_the_per_mail_list_names_only_modules_that_exist():
     assert PER_MAIL - {module for module, _ in modules()} == set()
+
+
+#: Documented public names that start with an underscore.
+PUBLIC_UNDERSCORED = {"os._exit"}
+
+
+def private_attributes(tree: ast.Module) -> Iterator[str]:
+    """``ssl._ssl``, ``socket._GLOBAL_DEFAULT_TIMEOUT``: a private name read from a
+    standard library module that *tree* imports under its own name."""
+    stdlib = {alias.asname or alias.name for node in ast.walk(tree) if isinstance(node, ast.Import)
+              for alias in node.names if alias.name in sys.stdlib_module_names}
+    for node in ast.walk(tree):
+        if (isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name)
+                and node.value.id in stdlib and node.attr.startswith("_")
+                and not node.attr.startswith("__")
+                and f"{node.value.id}.{node.attr}" not in PUBLIC_UNDERSCORED):
+            yield f"line {node.lineno}: {node.value.id}.{node.attr}"
+
+
+def test_no_module_reaches_into_a_standard_library_module_s_private_names():
+    found = {module: list(private_attributes(tree)) for module, tree in modules()}
+    assert {module: names for module, names in found.items() if names} == {}
+
+
+def test_a_type_ignore_names_its_error_and_says_why():
+    """The checker is silenced only for a named error, with the reason beside it
+    (a missing type is named, not ignored)."""
+    unexplained = [
+        f"{path.relative_to(PACKAGE.parent)}:{number}: {line.strip()}"
+        for path in sorted(PACKAGE.rglob("*.py"))
+        for number, line in enumerate(path.read_text().splitlines(), 1)
+        if "type: ignore" in line
+        and not re.search(r"# type: ignore\[[a-z-]+(, *[a-z-]+)*\]  # \S", line)]
+    assert unexplained == []

@@ -27,10 +27,11 @@ without its ``.msmtp``) is left in place and named in the summary.
 from __future__ import annotations
 
 import hashlib
-import io
 import os
 import re
+import shutil
 import socket
+import tempfile
 import time
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
@@ -105,29 +106,6 @@ class ImportReport:
     left: list[tuple[str, str]] = field(default_factory=list)
 
 
-class _Joined(io.RawIOBase):
-    """Several byte streams read as one (a header line in front of a large mail)."""
-
-    def __init__(self, parts: list[BinaryIO]) -> None:
-        self._parts = parts
-
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, buffer: bytearray | memoryview) -> int:  # type: ignore[override]
-        while self._parts:
-            count = self._parts[0].readinto(buffer)  # type: ignore[attr-defined]
-            if count:
-                return int(count)
-            self._parts.pop(0).close()
-        return 0
-
-    def close(self) -> None:
-        for part in self._parts:
-            part.close()
-        super().close()
-
-
 def import_queue(directory: str, *, database: str, env: Mapping[str, str]) -> ImportReport:
     """Move every mail of the msmtpq queue in *directory* into the smtpq queue at *database*."""
     report = ImportReport()
@@ -162,15 +140,15 @@ def _import_one(pair: QueuedPair, *, database: str, env: Mapping[str, str],
             _remove(pair)
             return None
         mail.seek(0)
-        stream: BinaryIO = mail
         if msgid is None:
             msgid = _stable_message_id(pair, mail)
             if msgid in known:
                 _remove(pair)
                 return None
-            header = io.BytesIO(b"Message-ID: " + msgid.encode("ascii") + b"\n")
-            stream = io.BufferedReader(_Joined([header, mail]))  # type: ignore[arg-type]
-        message_id = _enqueue(args, stream, pair, database=database, env=env)
+            with _with_message_id(mail, msgid) as stream:
+                message_id = _enqueue(args, stream, pair, database=database, env=env)
+        else:
+            message_id = _enqueue(args, mail, pair, database=database, env=env)
     known.add(msgid)
     _remove(pair)
     return message_id
@@ -190,6 +168,17 @@ def _enqueue(args: list[str], stream: BinaryIO, pair: QueuedPair, *, database: s
                                          now=pair.queued_at())
     with content:
         return enqueue_message(database, message, content.iter_bytes())
+
+
+def _with_message_id(mail: BinaryIO, msgid: str) -> BinaryIO:
+    """*mail* with a ``Message-ID:`` field in front, as a temporary file (streamed, so a
+    large mail is never held in memory; only mail that came without one is copied)."""
+    copy = tempfile.TemporaryFile()  # noqa: SIM115 - the caller closes it
+    copy.write(b"Message-ID: " + msgid.encode("ascii") + b"\n")
+    mail.seek(0)
+    shutil.copyfileobj(mail, copy)
+    copy.seek(0)
+    return copy
 
 
 def _message_id(head: bytes) -> str | None:

@@ -45,7 +45,7 @@ def bcc_field(stream: BinaryIO, recipients: Sequence[str]) -> bytes:
     """The field to put before the mail in *stream* so ``-t`` finds every one of
     *recipients* (b"" when the header already names them all)."""
     first_line = stream.readline(_LINE)
-    headers = read_header_block(_Rewound(first_line, stream))  # type: ignore[arg-type]
+    headers = read_header_block(_Rewound(first_line, stream))
     try:
         resent = resent_block(headers)
         try:

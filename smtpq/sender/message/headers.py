@@ -23,7 +23,12 @@ import io
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (import cost)
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
-    from typing import BinaryIO
+    from typing import BinaryIO, Protocol
+
+    class LineReader(Protocol):
+        """What a header block is read from: a binary stream's ``readline``."""
+
+        def readline(self, size: int = -1, /) -> bytes: ...
 
 #: Longest piece read at once; longer physical lines are read in several pieces.
 LINE_PIECE = 64 * 1024
@@ -122,7 +127,7 @@ class HeaderBlock:
 
 
 def read_header_block(
-    stream: BinaryIO, *, keep: Callable[[str], bool] = tracked
+    stream: LineReader, *, keep: Callable[[str], bool] = tracked
 ) -> HeaderBlock:
     """Read up to and including the first empty line of *stream* (RFC 5322 §2.1).
 

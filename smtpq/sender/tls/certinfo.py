@@ -33,8 +33,13 @@ def format_fingerprint(digest: bytes) -> str:
 
 def _name_fields(name: x509.Name) -> tuple[tuple[str, str], ...]:
     """(label, RFC 4514-escaped value) in the certificate's own order, as msmtp prints them."""
-    return tuple(tuple(attribute.rfc4514_string().split("=", 1))  # type: ignore[misc]
+    return tuple(_label_value(attribute.rfc4514_string())
                  for rdn in name.rdns for attribute in rdn)
+
+
+def _label_value(rfc4514: str) -> tuple[str, str]:
+    label, _, value = rfc4514.partition("=")
+    return label, value
 
 
 class CertificateInfo(FrozenRecord):

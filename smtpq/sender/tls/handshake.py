@@ -85,12 +85,21 @@ def not_trusted(sentences: set[str], detail: str = "") -> TlsError:
 
 
 def _unverified_leaf(tls: ssl.SSLSocket) -> bytes | None:
-    """The server's certificate even after a failed verification (CPython private API)."""
-    sslobj = getattr(tls, "_sslobj", None)
-    chain = getattr(sslobj, "get_unverified_chain", lambda: None)()
+    """The server's certificate (DER) even after a failed verification, or None.
+
+    OpenSSL stops at the first problem; GnuTLS (msmtp) names them all, so the
+    host name is checked here too.  ``SSLSocket.get_unverified_chain`` is public
+    from Python 3.13 (DER bytes); before, the same method exists only on the
+    socket's SSL object (it gives certificate objects, read back here as PEM,
+    their default form): without either, the host name is just not checked.
+    """
+    method = (getattr(tls, "get_unverified_chain", None)
+              or getattr(getattr(tls, "_sslobj", None), "get_unverified_chain", None))
+    chain = method() if method is not None else None
     if not chain:
         return None
-    return chain[0].public_bytes(ssl._ssl.ENCODING_DER)  # type: ignore[attr-defined]
+    leaf = chain[0]
+    return leaf if isinstance(leaf, bytes) else ssl.PEM_cert_to_DER_cert(leaf.public_bytes())
 
 
 def _verification_failed(exc: ssl.SSLCertVerificationError, tls: ssl.SSLSocket,
