@@ -14,10 +14,16 @@ SIGINT/SIGTERM stop the flush cleanly (``smtpq.queue.flush.stopping``): it ends
 with ``FlushInterrupted``, exit 75 (EX_TEMPFAIL), saying how many messages
 went back to the queue.  A flush that finds another one running says which
 (on a terminal or with ``-v``) and succeeds: that flusher does the work.
+
+A background flusher has no one reading its standard error: ``log_background``
+sends what it says, up to the boundary's last error line, to the flush log
+(``smtpq.queue.flush.flush_log``), as a non-terminal flush would print it.
 """
 
 from __future__ import annotations
 
+import io
+import os
 import shutil
 import sys
 import time
@@ -27,10 +33,12 @@ from typing import TextIO
 from smtpq.queue.errors import FlushInterrupted
 from smtpq.queue.flush import stopping
 from smtpq.queue.flush.events import DEFERRED, FOR_GOOD, UNREACHABLE, FlushEvent
+from smtpq.queue.flush.flush_log import LogStream, header, log_path, log_path_beside, open_log
 from smtpq.queue.flush.flusher import FlushReport, FlushRequest, run_flush
 from smtpq.queue.flush.verdict import Verdict
 from smtpq.queue.records import ClaimedMessage
 from smtpq.queue.settings import load_settings
+from smtpq.sender.errors import SmtpqError
 from smtpq.sender.options import CommandLine
 
 
@@ -115,6 +123,40 @@ def _offline_line(report: FlushReport, reason: str) -> str:
 def flush_from_sendmail(cmd: CommandLine, *, env: Mapping[str, str]) -> int:
     """``sendmail -q`` / ``-qARG``: flush what is due, like ``smtpq flush``."""
     return flush(FlushRequest(), env=env).exit_code
+
+
+def log_background(env: Mapping[str, str], lock_fd: int | None) -> str | None:
+    """Make this background flush write what it says to its flush log: descriptors 1
+    and 2 (what is written below Python, a fatal error) and ``sys.stdout``/``sys.stderr``
+    (the run's header before its first line).  None, or why there is no log (for the
+    flush journal: the flush goes on without one).  Rotates the log only when holding
+    the flush lock (*lock_fd*, handed over by the enqueue)."""
+    path = _background_log_path(env, lock_fd)
+    if path is None:
+        return None
+    try:
+        fd = open_log(path, rotate=lock_fd is not None)
+    except SmtpqError as error:
+        return f"no flush log: {error.message}"
+    except OSError as error:
+        return f"no flush log: {path}: {error.strerror or error}"
+    for target in (1, 2):
+        os.dup2(fd, target)
+    if fd > 2:
+        os.close(fd)
+    stream = LogStream(2, lambda: header(os.getpid()))
+    sys.stdout = sys.stderr = io.TextIOWrapper(
+        io.BufferedWriter(stream), encoding="utf-8", errors="backslashreplace",
+        line_buffering=True)
+    return None
+
+
+def _background_log_path(env: Mapping[str, str], lock_fd: int | None) -> str | None:
+    try:
+        return log_path(load_settings(env).database, env)
+    except SmtpqError:
+        # config.toml cannot be read now (the flush reports why): beside the lock handed over.
+        return log_path_beside(lock_fd) if lock_fd is not None else None
 
 
 # The one-line progress display of an interactive ``smtpq flush`` (done/total, message, rate).

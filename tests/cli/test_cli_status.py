@@ -2,7 +2,8 @@
 
 * ``status`` counts each status, ages the oldest waiting mail, names the last
   flush (from the ``flush_runs`` journal a real flush writes) and the last
-  delivery, and the mail held by a flusher that died on this host;
+  delivery, the mail held by a flusher that died on this host, and the flush
+  log a background flusher wrote, with its last line;
 * ``check`` prints one monitoring-plugin line (``SMTPQ WORD - text | perfdata``)
   and exits 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN for each threshold;
 * a database that cannot be read (a second user, uid 65534, without permission)
@@ -19,18 +20,20 @@ import socket
 import subprocess
 import tempfile
 from collections.abc import Iterator
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
 
 from tests.cli.cli_support import SMTPQ, QueueBuilder, queue, run_program, smtpq  # noqa: F401
+from tests.support.aiosmtpd_server import RecordingHandler
 from tests.support.other_user import nobody
 from tests.support.queue_home import (  # noqa: F401 - fixtures
     QueueHome,
     queue_home,
     sample_mail,
     server_at,
+    wait_until,
 )
 
 SENDMAIL = Path(SMTPQ).with_name("smtpq-sendmail")
@@ -74,6 +77,43 @@ class TestStatus:
         assert "held by dead flushers: " in smtpq("status").stdout
         result = smtpq("check")
         assert result.exit_code == 1 and "1 held by a dead flusher" in result.stdout
+
+    def test_shows_the_flush_log_a_background_flush_wrote_and_its_last_line(
+            self, queue_home: QueueHome, server_at) -> None:
+        server = server_at(handler=RecordingHandler(data_reply="550 5.7.1 refused"))
+        queue_home.configure(after_enqueue="flush", notify_command="echo no display; exit 3")
+        queue_home.account(server.port)
+        queue_home.sendmail(sample_mail(1), "-t")
+        wait_until(lambda: queue_home.flush_lock_free() and not queue_home.flushers(),
+                   timeout=60, message="the background flusher to end")
+        log = f"{queue_home.database}.flush.log"
+        last = "1 message(s) failed for good (see: smtpq list --status failed, smtpq retry ID)"
+
+        facts = json.loads(queue_home.smtpq("status", "--json").stdout)
+        assert facts["flush_log"]["path"] == log
+        assert facts["flush_log"]["last_line"] == last
+        assert facts["flush_log"]["problem"] is None
+        modified = datetime.fromisoformat(facts["flush_log"]["modified"])
+        assert abs(modified.timestamp() - os.stat(log).st_mtime) < 1
+
+        text = status_text(queue_home)
+        assert text[-2].startswith(f"flush log:      {log}, last written ")
+        assert text[-2].endswith(" ago)")
+        assert text[-1] == " " * 16 + last[:80 - 17] + "…"  # a pipe: cut to 80 columns
+        assert status_text(queue_home, COLUMNS="200")[-1] == " " * 16 + last
+
+    def test_without_a_flush_log_says_nothing_of_it(self, queue: QueueBuilder) -> None:
+        queue.queued()
+        assert json.loads(smtpq("status", "--json").stdout)["flush_log"] is None
+        assert "flush log" not in smtpq("status").stdout
+
+
+def status_text(home: QueueHome, **env: str) -> list[str]:
+    """The lines of ``smtpq status`` in a pipe, with *env* (and no ``$COLUMNS`` but its own)."""
+    environment = {k: v for k, v in home.env.items() if k != "COLUMNS"} | env
+    result = subprocess.run([SMTPQ, "status"], env=environment, capture_output=True,
+                            timeout=60, check=True)
+    return result.stdout.decode().splitlines()
 
 
 class TestCheck:

@@ -43,9 +43,13 @@ def flush(ids: tuple[int, ...], account: str | None, ignore_backoff: bool, quiet
         smtpq flush --id 42
     """
     from smtpq.cli.flushing import flush as run_flush
+    from smtpq.cli.flushing import log_background
     from smtpq.queue.flush.flusher import BACKGROUND_LINGER, FlushRequest
 
+    # A background flush (started by an enqueue) says what a plain one prints, in its flush log.
+    note = log_background(os.environ, lock_fd) if background else None
     request = FlushRequest(ids=ids or None, account=account, ignore_backoff=ignore_backoff,
-                           lock_fd=lock_fd, linger=BACKGROUND_LINGER if background else 0.0)
-    report = run_flush(request, env=os.environ, verbose=verbose, quiet=quiet or background)
+                           lock_fd=lock_fd, linger=BACKGROUND_LINGER if background else 0.0,
+                           note=note)
+    report = run_flush(request, env=os.environ, verbose=verbose, quiet=quiet)
     click.get_current_context().exit(report.exit_code)

@@ -79,7 +79,7 @@ def run_flush(settings: QueueSettings, request: FlushRequest, *, env: Mapping[st
                 pass  # a second stop signal outside a delivery: nothing was on the wire
             finally:
                 report.interrupted = report.interrupted or stopping.requested()
-                _journaled(store, run_id, report)
+                _journaled(store, run_id, report, request.note)
     except stopping.Abandoned:
         report.interrupted = True
     return report
@@ -139,11 +139,14 @@ def _left_behind(store: QueueStore, request: FlushRequest, report: FlushReport) 
     return store.count_due(_now(), account=request.account) > report.unreachable
 
 
-def _journaled(store: QueueStore, run_id: int, report: FlushReport) -> FlushReport:
-    """Finish the run's entry in the flush journal (``smtpq status``); *report*."""
+def _journaled(store: QueueStore, run_id: int, report: FlushReport,
+               remark: str | None) -> FlushReport:
+    """Finish the run's entry in the flush journal (``smtpq status``), its note ending
+    with *remark*; *report*."""
     offline = next((e.reason for e in report.events if e.kind == UNREACHABLE), None)
     note = "interrupted" if report.interrupted else (
         f"offline: {offline}" if offline is not None else None)
+    note = "; ".join(part for part in (note, remark) if part) or None
     store.finish_flush_run(run_id, FlushRunEnd(
         _now(), report.exit_code, report.sent, report.deferred, report.failed,
         report.expired, report.unreachable, report.last_sent, note))

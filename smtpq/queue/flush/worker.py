@@ -54,6 +54,9 @@ class FlushRequest:
     #: Seconds to keep the lock after the queue ran dry, for mail still arriving
     #: (the background flusher: a burst of enqueues then starts one flusher, not one per lull).
     linger: float = 0.0
+    #: A remark for the flush journal (``smtpq status``): why a background flush has no
+    #: flush log, say.
+    note: str | None = None
 
 
 @dataclasses.dataclass

@@ -17,6 +17,7 @@ import signal
 import subprocess
 import time
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 
@@ -169,6 +170,9 @@ def test_a_background_flusher_stopped_by_sigterm_leaves_nothing_claimed(
 
     assert "sending" not in queue_home.statuses().values()
     assert handler.quits >= 1
+    said = Path(f"{queue_home.database}.flush.log").read_text().splitlines()
+    assert re.fullmatch(r"smtpq: interrupted: \d+ message\(s\) given back to the queue, "
+                        r"due at once for the next flush", said[-1])  # in its flush log
     queue_home.flush()
     assert set(queue_home.statuses().values()) == {"sent"}
     assert received(server) == {f"stop {n}": 1 for n in range(COUNT)}
