@@ -22,7 +22,6 @@ sends what it says, up to the boundary's last error line, to the flush log
 
 from __future__ import annotations
 
-import io
 import os
 import shutil
 import sys
@@ -144,10 +143,7 @@ def log_background(env: Mapping[str, str], lock_fd: int | None) -> str | None:
         os.dup2(fd, target)
     if fd > 2:
         os.close(fd)
-    stream = LogStream(2, lambda: header(os.getpid()))
-    sys.stdout = sys.stderr = io.TextIOWrapper(
-        io.BufferedWriter(stream), encoding="utf-8", errors="backslashreplace",
-        line_buffering=True)
+    sys.stdout = sys.stderr = LogStream(2, lambda: header(os.getpid()))
     return None
 
 

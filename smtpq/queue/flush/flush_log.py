@@ -80,12 +80,13 @@ def open_log(path: str, *, rotate: bool) -> int:
     return fd
 
 
-class LogStream(io.RawIOBase):
-    """Bytes for the log at *fd*, preceded by the run's header on the first write.
+class LogStream(io.TextIOBase):
+    """Text for the log at *fd*, preceded by the run's header on the first write.
 
-    Wrapped in a text stream it replaces a background flusher's ``sys.stderr``.
-    A write the file system refuses (a full disk) is dropped: the flush goes on,
-    and there is no one else to tell.
+    It replaces a background flusher's ``sys.stdout`` and ``sys.stderr``; every
+    write goes straight to the file (appended whole, so lines of a run stay
+    together).  A write the file system refuses (a full disk) is dropped: the
+    flush goes on, and there is no one else to tell.
     """
 
     def __init__(self, fd: int, header: Callable[[], str]) -> None:
@@ -99,13 +100,13 @@ class LogStream(io.RawIOBase):
     def fileno(self) -> int:
         return self.fd
 
-    def write(self, data: bytes | bytearray | memoryview) -> int:  # type: ignore[override]
-        given = len(data)
+    def write(self, text: str, /) -> int:
+        given = len(text)
         if given and self.header is not None:
-            data = self.header().encode("utf-8", "replace") + data
+            text = self.header() + text
             self.header = None
         try:
-            _write_all(self.fd, bytes(data))
+            _write_all(self.fd, text.encode("utf-8", "backslashreplace"))
         except OSError:
             pass  # see the class doc
         return given
