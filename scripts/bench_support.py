@@ -27,6 +27,7 @@ import sys
 import threading
 import time
 import uuid
+from collections.abc import Callable
 
 DEADLINE = time.monotonic() + float(os.environ.get("BENCH_MAX_S", "7200"))
 
@@ -64,6 +65,29 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def answers(proc: subprocess.Popen[bytes] | None, port: int, seconds: float,
+            probe: Callable[[socket.socket], bool]) -> bool:
+    """Whether the server *proc* answers on 127.0.0.1:*port* within *seconds*, as *probe*
+    judges from a connection: ours, not a recycled port's owner."""
+    end = time.monotonic() + seconds
+    while time.monotonic() < end and proc is not None and proc.poll() is None:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=2) as connection:
+                return probe(connection)
+        except OSError:
+            time.sleep(0.05)
+    return False
+
+
+def _offers_starttls(connection: socket.socket) -> bool:
+    connection.recv(512)  # the greeting
+    connection.sendall(b"EHLO bench\r\n")
+    time.sleep(0.05)
+    reply = connection.recv(4096)
+    connection.sendall(b"QUIT\r\n")
+    return b"STARTTLS" in reply
+
+
 class Sink:
     """``smtp-sink -c`` on 127.0.0.1:<free port>, in its own process group."""
 
@@ -92,17 +116,13 @@ class Sink:
         raise SystemExit("could not start smtp-sink on a free loopback port")
 
     def _ready(self) -> bool:
-        end = time.monotonic() + 5
-        while time.monotonic() < end and self.proc is not None and self.proc.poll() is None:
-            try:
-                with socket.create_connection(("127.0.0.1", self.port), timeout=2) as c:
-                    banner = c.recv(512)
-                    c.sendall(b"QUIT\r\n")
-                    c.recv(512)
-                    return self.tag.encode() in banner  # ours, not a recycled port's owner
-            except OSError:
-                time.sleep(0.05)
-        return False
+        return answers(self.proc, self.port, 5, self._greets_with_tag)
+
+    def _greets_with_tag(self, connection: socket.socket) -> bool:
+        banner = connection.recv(512)
+        connection.sendall(b"QUIT\r\n")
+        connection.recv(512)
+        return self.tag.encode() in banner
 
     def messages(self) -> int:
         """Messages accepted so far: the last ``mesg=N`` smtp-sink -c printed."""
@@ -168,18 +188,7 @@ class TlsSink:
         raise SystemExit("could not start aiosmtpd with STARTTLS on a free loopback port")
 
     def _ready(self) -> bool:
-        end = time.monotonic() + 10
-        while time.monotonic() < end and self.proc is not None and self.proc.poll() is None:
-            try:
-                with socket.create_connection(("127.0.0.1", self.port), timeout=2) as c:
-                    c.sendall(b"EHLO bench\r\n")
-                    time.sleep(0.05)
-                    reply = c.recv(4096)
-                    c.sendall(b"QUIT\r\n")
-                    return b"STARTTLS" in reply  # ours, not a recycled port's owner
-            except OSError:
-                time.sleep(0.05)
-        return False
+        return answers(self.proc, self.port, 10, _offers_starttls)
 
     def stop(self) -> None:
         if self.proc is not None and self.proc.poll() is None:
