@@ -66,3 +66,27 @@ def test_called_as_a_function_it_leaves_the_collector_alone(home: QueueHome) -> 
     result = subprocess.run([sys.executable, "-c", code], env={**os.environ, **home.env},
                             capture_output=True, timeout=60, check=True)
     assert result.stdout.decode().splitlines()[-1] == "gc=on"
+
+
+#: Runs ``bin/smtpq-sendmail`` as its interpreter would, with a real SIGINT delivered to
+#: the process while it imports ``smtpq.cli.entry`` (a Ctrl-C during start-up).
+CTRL_C_WHILE_STARTING = textwrap.dedent("""
+    import os, runpy, signal, sys
+
+    class CtrlC:
+        def find_spec(self, name, path=None, target=None):
+            if name == "smtpq.cli.entry":
+                os.kill(os.getpid(), signal.SIGINT)
+            return None
+
+    sys.meta_path.insert(0, CtrlC())
+    runpy.run_path(os.environ["LAUNCHER"], run_name="__main__")
+""")
+
+
+def test_ctrl_c_while_it_starts_says_interrupted_without_a_traceback() -> None:
+    launcher = os.path.join(os.path.dirname(__file__), "..", "..", "bin", "smtpq-sendmail")
+    result = subprocess.run([sys.executable, "-c", CTRL_C_WHILE_STARTING],
+                            env=dict(os.environ, LAUNCHER=launcher), input=b"",
+                            capture_output=True, timeout=60, check=False)
+    assert (result.returncode, result.stderr) == (75, b"smtpq-sendmail: interrupted\n")
