@@ -17,7 +17,9 @@ On PostgreSQL every claim is stamped with the claiming process's session key
 (``smtpq.queue.store.sql.liveness``, opened on its first claim, closed with the
 store), and each claim first takes back the mail of sessions that are gone.
 
-Every public method is one transaction, committed before it returns.
+Every public method is one transaction, committed before it returns; the SQL
+it runs lives in the function modules beside this one (``claims``, ``verdicts``,
+``control``, ``reads``, ``notices``, ``health``), each called with the connection.
 """
 
 from __future__ import annotations
@@ -27,19 +29,9 @@ import os
 from collections.abc import Collection, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, Any, BinaryIO
+from typing import TYPE_CHECKING, BinaryIO
 
-from sqlalchemy import (
-    Connection,
-    Engine,
-    bindparam,
-    delete,
-    func,
-    inspect,
-    select,
-    text,
-    update,
-)
+from sqlalchemy import Connection, Engine, inspect, select, text
 from sqlalchemy.engine import URL
 from sqlalchemy.exc import DBAPIError
 
@@ -57,34 +49,20 @@ from smtpq.queue.records import (
     Route,
     Transition,
 )
-from smtpq.queue.states import (
-    CLAIMABLE,
-    HOLDABLE,
-    PENDING,
-    REROUTABLE,
-    RETRYABLE,
-    REVIVABLE,
-    MessageStatus,
-)
-from smtpq.queue.store.rows import HEAD, encode_options
+from smtpq.queue.states import PENDING, MessageStatus
+from smtpq.queue.store.rows import HEAD
+from smtpq.queue.store.sql import claims as sql_claims
+from smtpq.queue.store.sql import control as sql_control
 from smtpq.queue.store.sql import health as sql_health
 from smtpq.queue.store.sql import notices as sql_notices
 from smtpq.queue.store.sql import reads as sql_reads
 from smtpq.queue.store.sql import verdicts as sql_verdicts
 from smtpq.queue.store.sql.engine import NO_WAIT, READ_ONLY, is_sqlite, make_engine, sqlite_file
-from smtpq.queue.store.sql.models import attempts, message_chunks, messages, recipients
-from smtpq.sender.delivery.outcome import RecipientStatus
+from smtpq.queue.store.sql.models import messages
 
 M = messages.c
-R = recipients.c
 #: SQLite's "database is locked" (sqlite3.Error.sqlite_errorcode).
 SQLITE_BUSY = 5
-
-_RELEASED = sql_verdicts.RELEASED
-#: Drops the content of sent mail (``keep_sent_content = false``); built once, as
-#: the flush's other hot statements (``store.sql.verdicts``).
-_DROP_CONTENT = delete(message_chunks).where(
-    message_chunks.c.message_id.in_(bindparam("b_ids", expanding=True)))
 
 
 def open_store(url: str | URL, *, migrate: bool = True,
@@ -204,23 +182,10 @@ class SqlStore:
                   ignore_backoff: bool = False, after_id: int = 0) -> list[ClaimedMessage]:
         token = self._claim_token(lease)
         with self._write() as c:
-            # PostgreSQL: a dead worker's mail first (its session is gone), taken back
-            # and claimable by this very claim even below *after_id* (it was never ours).
-            freed = self._take_back_dead(c, now) if token is not None else []
-            newer = M.id > after_id
-            query = _due(select(M.id).where(newer | M.id.in_(freed) if freed else newer)
-                         .order_by(M.id).limit(limit),
-                         now, account=account, ids=ids, ignore_backoff=ignore_backoff)
-            # Concurrent flushers skip each other's rows instead of queueing behind them.
-            query = query.with_for_update(skip_locked=True, key_share=True)
-            chosen = list(c.execute(query).scalars())
-            if not chosen:
-                return []
-            c.execute(update(messages).where(M.id.in_(chosen), M.status.in_(CLAIMABLE)).values(
-                status=MessageStatus.SENDING, claimed_by=worker_id, claim_expires=now + lease,
-                claim_token=token))
-            claimed = sql_reads.load_claimed(c, chosen)
-        self._claims.update(dict.fromkeys(chosen, worker_id))
+            claimed = sql_claims.claim(c, now, limit=limit, worker_id=worker_id, lease=lease,
+                                       token=token, account=account, ids=ids,
+                                       ignore_backoff=ignore_backoff, after_id=after_id)
+        self._claims.update((message.id, worker_id) for message in claimed)
         return claimed
 
     def _claim_token(self, lease: timedelta) -> int | None:
@@ -228,62 +193,27 @@ class SqlStore:
         first claim), None on SQLite, where the per-host flush lock proves liveness."""
         if is_sqlite(self._engine):
             return None
-        from smtpq.queue.store.sql.liveness import ClaimSession
-
-        session = self._session
-        if session is not None and session.pid == os.getpid() and not session.alive():
-            session.close()  # broken (a server restart): a new session, a new key
-            session = None
-        if session is None or session.pid != os.getpid():  # a forked child: its own
-            try:
-                session = self._session = ClaimSession(self._engine, lease)
-            except DBAPIError as error:
-                raise database_error(error, self._where) from None
-        return session.token
-
-    def _take_back_dead(self, c: Connection, now: datetime) -> list[int]:
-        """Queue again, due now, the mail of workers whose session is gone; their ids."""
-        from smtpq.queue.store.sql.liveness import dead_claims
-
-        return self._requeue_claims(c, dead_claims(), now)
-
-    def _requeue_claims(self, c: Connection, which: Any, now: datetime) -> list[int]:
-        # A row locked now is being finished by its flusher (or taken back by
-        # another sweep): leave it, the next sweep sees the outcome.
-        query = select(M.id).where(which).order_by(M.id).with_for_update(
-            skip_locked=True, key_share=True)
-        ids = list(c.execute(query).scalars())
-        for batch in sql_reads.batches(ids):
-            # Due at once, with the deferral count untouched: the flusher
-            # died, the server never said anything about this message.
-            c.execute(update(messages).where(M.id.in_(batch), which).values(
-                status=MessageStatus.QUEUED, next_attempt=now, **_RELEASED))
-        return ids
+        try:
+            self._session = sql_claims.claim_session(self._session, self._engine, lease)
+        except DBAPIError as error:
+            raise database_error(error, self._where) from None
+        return self._session.token
 
     def count_due(self, now: datetime, *, account: str | None = None,
                   ids: Collection[int] | None = None, ignore_backoff: bool = False) -> int:
-        query = _due(select(func.count()).select_from(messages), now, account=account, ids=ids,
-                     ignore_backoff=ignore_backoff)
         with self._read() as c:
-            return int(c.execute(query).scalar_one())
+            return sql_claims.count_due(c, now, account=account, ids=ids,
+                                        ignore_backoff=ignore_backoff)
 
     def renew_claims(self, ids: Collection[int], *, worker_id: str, until: datetime) -> int:
         if self._session is not None and self._session.lost:
             return 0  # its claims were free for others to take: count them all lost
         with self._write() as c:
-            result = c.execute(update(messages).where(
-                M.id.in_(list(ids)), M.status == MessageStatus.SENDING, M.claimed_by == worker_id,
-            ).values(claim_expires=until))
-            return result.rowcount
+            return sql_claims.renew(c, ids, worker_id=worker_id, until=until)
 
     def reclaim_expired(self, now: datetime) -> list[int]:
-        lapsed = (M.status == MessageStatus.SENDING) & (M.claim_expires < now)
         with self._write() as c:
-            if not is_sqlite(c):
-                from smtpq.queue.store.sql.liveness import dead_claims
-
-                lapsed = lapsed | dead_claims()  # a dead session's claims need no lease
-            return self._requeue_claims(c, lapsed, now)
+            return sql_claims.reclaim_expired(c, now)
 
     def claim_holders_alive(self, ids: Collection[int]) -> dict[int, bool]:
         if is_sqlite(self._engine):
@@ -295,23 +225,12 @@ class SqlStore:
 
     def claim_holders(self) -> list[str]:
         with self._read() as c:
-            return list(c.execute(select(M.claimed_by).distinct().where(
-                M.status == MessageStatus.SENDING, M.claimed_by.is_not(None))
-                .order_by(M.claimed_by)).scalars())
+            return sql_claims.claim_holders(c)
 
     def release_claims(self, holders: Collection[str], now: datetime, *,
                        ids: Collection[int] | None = None) -> list[int]:
-        held = (M.status == MessageStatus.SENDING) & M.claimed_by.in_(list(holders))
-        query = select(M.id).where(held).order_by(M.id).with_for_update(
-            skip_locked=True, key_share=True)  # a row locked now is being recorded
-        if ids is not None:
-            query = query.where(M.id.in_(list(ids)))
         with self._write() as c:
-            chosen = list(c.execute(query).scalars())
-            for batch in sql_reads.batches(chosen):
-                # Due at once, the deferral count untouched: no server said anything.
-                c.execute(update(messages).where(M.id.in_(batch), held).values(
-                    status=MessageStatus.QUEUED, next_attempt=now, **_RELEASED))
+            chosen = sql_claims.release_claims(c, holders, now, ids=ids)
         for message_id in chosen:
             self._claims.pop(message_id, None)
         return chosen
@@ -370,9 +289,8 @@ class SqlStore:
         """Unless sent content is kept: delete the content of the mail just sent."""
         if self._keep_sent_content:
             return
-        sent = [t.message_id for t in applied if t.status is MessageStatus.SENT]
-        for batch in sql_reads.batches(sent):
-            c.execute(_DROP_CONTENT, {"b_ids": list(batch)})
+        sql_verdicts.drop_content(c, [t.message_id for t in applied
+                                      if t.status is MessageStatus.SENT])
 
     def _missing_content(self, message_id: int) -> None:
         """A message with a size but no chunk: its content was dropped when it was sent."""
@@ -418,15 +336,8 @@ class SqlStore:
                                           attempt, worker_id=worker_id))
 
     def expire_old(self, now: datetime, max_age: timedelta) -> list[int]:
-        old = M.status.in_(CLAIMABLE) & (M.queued_at <= now - max_age)
-        query = select(M.id).where(old).order_by(M.id).with_for_update(
-            skip_locked=True, key_share=True)  # a row locked now is being claimed
         with self._write() as c:
-            ids = list(c.execute(query).scalars())
-            for batch in sql_reads.batches(ids):
-                c.execute(update(messages).where(M.id.in_(batch), old).values(
-                    status=MessageStatus.EXPIRED, finished=now, next_attempt=None))
-            return ids
+            return sql_control.expire_old(c, now, max_age)
 
     # -- notices (smtpq.queue.notices.sweep) ---------------------------------------
 
@@ -461,74 +372,31 @@ class SqlStore:
               older_than: datetime | None = None) -> list[int]:
         if ids is None and statuses is None:
             raise ValueError("purge needs ids or statuses")
-        # Never a message being sent: its flusher is streaming the chunks.  The
-        # rows are locked (waiting for a claim in progress, then re-checked), so
-        # one cannot be claimed between this choice and its deletion.
-        query = (select(M.id).where(M.status != MessageStatus.SENDING).order_by(M.id)
-                 .with_for_update())
-        if ids is not None:
-            query = query.where(M.id.in_(list(ids)))
-        if statuses is not None:
-            query = query.where(M.status.in_(list(statuses)))
-        if older_than is not None:
-            query = query.where(M.created < older_than)
         with self._write() as c:
-            chosen = list(c.execute(query).scalars())
-            self._delete(c, chosen)
-            return chosen
+            return sql_control.purge(c, ids=ids, statuses=statuses, older_than=older_than)
 
     def retry(self, now: datetime, *, ids: Collection[int] | None = None,
               all_failed: bool = False) -> list[int]:
         if ids is None and not all_failed:
             raise ValueError("retry needs ids or all_failed")
-        query = (select(M.id).where(M.status.in_(RETRYABLE if ids is None else REVIVABLE))
-                 .order_by(M.id).with_for_update(key_share=True))
-        if ids is not None:
-            query = query.where(M.id.in_(list(ids)))
         with self._write() as c:
-            chosen = list(c.execute(query).scalars())
-            for batch in sql_reads.batches(chosen):
-                self._requeue(c, batch, now)
-            return chosen
+            return sql_control.retry(c, now, ids=ids)
 
     def hold(self, now: datetime, ids: Collection[int]) -> list[int]:
-        # Locked like a claim: a flusher claiming it now either wins (the mail
-        # is sending and stays so) or finds it held.
         with self._write() as c:
-            chosen = self._lock_in(c, ids, HOLDABLE)
-            for batch in sql_reads.batches(chosen):
-                c.execute(update(messages).where(M.id.in_(batch), M.status.in_(HOLDABLE))
-                          .values(status=MessageStatus.HELD))
-            return chosen
+            return sql_control.hold(c, ids)
 
     def release(self, now: datetime, ids: Collection[int]) -> list[int]:
-        held = (MessageStatus.HELD,)
         with self._write() as c:
-            chosen = self._lock_in(c, ids, held)
-            for batch in sql_reads.batches(chosen):
-                c.execute(update(messages).where(M.id.in_(batch), M.status.in_(held)).values(
-                    status=MessageStatus.QUEUED, next_attempt=now, queued_at=now))
-            return chosen
+            return sql_control.release(c, now, ids)
 
     def reroute(self, now: datetime, routes: Mapping[int, Route]) -> list[int]:
         with self._write() as c:
-            chosen = self._lock_in(c, routes, REROUTABLE)
-            for message_id in chosen:
-                route = routes[message_id]
-                c.execute(update(messages).where(M.id == message_id).values(
-                    account=route.account, options=encode_options(route.options)))
-            for batch in sql_reads.batches(chosen):
-                self._requeue(c, batch, now, REROUTABLE)
-            return chosen
+            return sql_control.reroute(c, now, routes)
 
     def prune_sent(self, now: datetime, keep_sent: timedelta) -> int:
-        # Every flusher prunes: each takes the rows no other one holds.
-        query = (select(M.id).where(M.status == MessageStatus.SENT, M.finished < now - keep_sent)
-                 .order_by(M.id).with_for_update(skip_locked=True))
         with self._write() as c:
-            chosen = list(c.execute(query).scalars())
-            self._delete(c, chosen)
-            return len(chosen)
+            return sql_control.prune_sent(c, now, keep_sent)
 
     def reclaim_space(self) -> int:
         from smtpq.queue.store.sql.space import reclaim
@@ -569,52 +437,11 @@ class SqlStore:
             self._claims.pop(transition.message_id, None)
         return applied
 
-    def _lock_in(self, c: Connection, ids: Collection[int],
-                 statuses: Sequence[MessageStatus]) -> list[int]:
-        """Lock the messages among *ids* that are in *statuses*, in id order; their ids."""
-        chosen: list[int] = []
-        for batch in sql_reads.batches(sorted(set(ids))):
-            chosen += c.execute(select(M.id).where(M.id.in_(batch), M.status.in_(statuses))
-                                .order_by(M.id).with_for_update(key_share=True)).scalars()
-        return chosen
-
-    def _requeue(self, c: Connection, ids: Sequence[int], now: datetime,
-                 statuses: Sequence[MessageStatus] = REVIVABLE) -> None:
-        # A retried message starts afresh: due now, no back-off, max_age from now.
-        c.execute(update(messages).where(M.id.in_(ids), M.status.in_(statuses)).values(
-            status=MessageStatus.QUEUED, next_attempt=now, queued_at=now, deferrals=0,
-            finished=None, bounced=None, warned=None))  # a new failure gets a new notice
-        c.execute(update(recipients).where(
-            R.message_id.in_(ids), R.status != RecipientStatus.SENT,
-        ).values(status=RecipientStatus.PENDING, updated=now))
-
-    def _delete(self, c: Connection, ids: Sequence[int]) -> None:
-        # Children explicitly, not only by ON DELETE CASCADE: the result must
-        # not depend on a connection having remembered PRAGMA foreign_keys.
-        for batch in sql_reads.batches(ids):
-            for table in (message_chunks, recipients, attempts):
-                c.execute(delete(table).where(table.c.message_id.in_(batch)))
-            c.execute(delete(messages).where(M.id.in_(batch)))
-
 
 if TYPE_CHECKING:
-    from sqlalchemy import Select
-
     from smtpq.queue.store.interface import QueueStore
     from smtpq.queue.store.sql.liveness import ClaimSession
 
     # mypy proves here that SqlStore implements the whole QueueStore protocol.
     _CONFORMS: type[QueueStore] = SqlStore
 
-
-def _due(query: Select[Any], now: datetime, *, account: str | None,
-         ids: Collection[int] | None, ignore_backoff: bool) -> Select[Any]:
-    """*query* narrowed to the messages a flush may take now (``claim_due``, ``count_due``)."""
-    query = query.where(M.status.in_(CLAIMABLE))
-    if not ignore_backoff:
-        query = query.where(M.next_attempt <= now)
-    if account is not None:
-        query = query.where(M.account == account)
-    if ids is not None:
-        query = query.where(M.id.in_(list(ids)))
-    return query

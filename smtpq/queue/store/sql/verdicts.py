@@ -7,7 +7,9 @@ the statements here are built once, at import, with ``bindparam`` placeholders:
 SQLAlchemy compiles each one once per engine and reuses it.  The verdicts of
 a group of mails are applied in one transaction (the caller's group commit):
 per-recipient results, history rows and the common "sent" transition go to the
-database as one ``executemany`` each.  Portable SQL, SQLite and PostgreSQL alike.
+database as one ``executemany`` each; with ``keep_sent_content = false`` the
+content of the mail recorded sent is deleted in the same transaction
+(``drop_content``).  Portable SQL, SQLite and PostgreSQL alike.
 
 Lock order (PostgreSQL, see ``store.sql.store``): the ``messages`` rows of the whole
 group first, in id order, then their children.
@@ -19,11 +21,12 @@ from collections.abc import Callable, Collection, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, insert, or_, select, update
+from sqlalchemy import Connection, bindparam, delete, insert, or_, select, update
 
 from smtpq.queue.records import AttemptRecord, RecipientResult, Transition
 from smtpq.queue.states import UNDELIVERED, MessageStatus
-from smtpq.queue.store.sql.models import attempts, messages, recipients
+from smtpq.queue.store.sql.models import attempts, message_chunks, messages, recipients
+from smtpq.queue.store.sql.reads import batches
 from smtpq.sender.delivery.outcome import RecipientStatus
 
 M = messages.c
@@ -100,6 +103,10 @@ _SETTLE = {status: update(recipients).where(
 _SETTLE_UNNAMED = {status: statement.where(R.position.not_in(bindparam("b_named", expanding=True)))
                    for status, statement in _SETTLE.items()}
 
+#: Drops the content of sent mail (``keep_sent_content = false``).
+_DROP_CONTENT = delete(message_chunks).where(
+    message_chunks.c.message_id.in_(bindparam("b_ids", expanding=True)))
+
 #: Looks up who claimed a message through this store (None: unknown).
 Holder = Callable[[int], str | None]
 
@@ -143,6 +150,12 @@ def apply(c: Connection, transitions: Sequence[Transition], holder: Holder) -> l
         if not applied[index]:
             applied[index] = _apply_one(c, t, holder(t.message_id))
     return applied
+
+
+def drop_content(c: Connection, ids: Sequence[int]) -> None:
+    """Delete the content of the messages *ids* (just sent, their content not kept)."""
+    for batch in batches(ids):
+        c.execute(_DROP_CONTENT, {"b_ids": list(batch)})
 
 
 def _usual_sent(t: Transition) -> bool:
