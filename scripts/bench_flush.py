@@ -229,35 +229,45 @@ def _flush_report(bench, rates: dict[str, list[float]], walls: list[float]) -> N
 
 
 def large(bench) -> None:  # type: ignore[no-untyped-def]
-    """Memory flat in mail size: enqueue and flush of each LARGE_MB size."""
+    """Memory flat in mail size: enqueue and flush of each LARGE_MB size (and, with
+    ``--compare``, the other tree's in the same rounds, paired)."""
     sizes = bench.large_mb
     paths = {mb: make_message(os.path.join(bench.tmp, f"big-{mb}"), mb * 1024 * 1024)
              for mb in sizes}
+    trees = {"smtpq": None, **({"compared smtpq": bench.compare} if bench.compare else {})}
     print(f"# large: sizes {sizes} MiB, enqueue `smtpq-sendmail -t -i < big`, then "
-          "`smtpq flush -q` -> smtp-sink", flush=True)
-    results: dict[int, dict[str, list[float]]] = {
-        mb: {"enqueue wall": [], "enqueue rss": [], "flush wall": [], "flush rss": []}
-        for mb in sizes}
+          f"`smtpq flush -q` -> smtp-sink; {', '.join(trees)}", flush=True)
+    results: dict[tuple[str, int], dict[str, list[float]]] = {
+        (tree, mb): {"enqueue wall": [], "enqueue rss": [], "flush wall": [], "flush rss": []}
+        for tree in trees for mb in sizes}
     for _ in range(bench.large_runs):
         for mb in sizes:
-            queue = Queue(bench, f"home-large-{mb}", paths[mb], 1, small_parent=True)
-            wall, rss = queue.flush()
-            queue.remove()
-            figures = results[mb]
-            figures["enqueue wall"].append(queue.enqueue.wall)
-            figures["enqueue rss"].append(queue.enqueue.rss)
-            figures["flush wall"].append(wall)
-            figures["flush rss"].append(rss)
-    for mb in sizes:
-        for key, values in results[mb].items():
+            for tree, venv in trees.items():
+                queue = Queue(bench, f"home-large-{mb}", paths[mb], 1, small_parent=True,
+                              venv=venv)
+                wall, rss = queue.flush()
+                queue.remove()
+                figures = results[tree, mb]
+                figures["enqueue wall"].append(queue.enqueue.wall)
+                figures["enqueue rss"].append(queue.enqueue.rss)
+                figures["flush wall"].append(wall)
+                figures["flush rss"].append(rss)
+    for (tree, mb), figures in results.items():
+        for key, values in figures.items():
             unit, nd = ("s", 2) if "wall" in key else ("MiB", 1)
-            report(f"large {mb} MiB {key}", values, unit, nd)
+            report(f"large {'' if tree == 'smtpq' else 'compared '}{mb} MiB {key}",
+                   values, unit, nd)
     floor = [run_small_parent(bench.python, [bench.python, "-c", "pass"]).rss for _ in range(3)]
     report("large python -c pass peak RSS (the floor)", floor, "MiB", 1)
     small, big = min(sizes), max(sizes)
     for step in ("enqueue", "flush"):
         report_ratio(f"large {step} peak RSS {big} MiB/{small} MiB ratio",
-                     results[big][f"{step} rss"], results[small][f"{step} rss"], "<= 1.2")
+                     results["smtpq", big][f"{step} rss"], results["smtpq", small][f"{step} rss"],
+                     "<= 1.2")
+        for mb in sizes if bench.compare else ():
+            report_ratio(f"large {step} {mb} MiB peak RSS smtpq/(compared smtpq) ratio",
+                         results["smtpq", mb][f"{step} rss"],
+                         results["compared smtpq", mb][f"{step} rss"])
     print("#   target: every peak RSS <= 64 MiB", flush=True)
 
 
