@@ -29,6 +29,7 @@ if _ROOT not in sys.path:
 
 from tests.support.aiosmtpd_server import SmtpServer  # noqa: E402
 from tests.support.certs import TlsMaterial  # noqa: E402
+from tests.support.programs import needs  # noqa: E402
 from tests.support.scripted import Script, ScriptedServer  # noqa: E402
 from tests.support.sink import SmtpSink  # noqa: E402
 from tests.support.socks5 import Socks5Proxy  # noqa: E402
@@ -55,10 +56,7 @@ def smtp_server(tls_material: TlsMaterial) -> Iterator[Callable[..., SmtpServer]
 
 @pytest.fixture
 def smtp_sink(tmp_path: Any) -> Iterator[Callable[..., SmtpSink]]:
-    if not SmtpSink.available():
-        if os.environ.get("CI") == "true":
-            pytest.fail("smtp-sink (package postfix) is missing in CI")
-        pytest.skip("smtp-sink (package postfix) is not installed")
+    needs(SmtpSink.available(), "needs smtp-sink (Debian package postfix)")
     sinks: list[SmtpSink] = []
 
     def make(**options: Any) -> SmtpSink:

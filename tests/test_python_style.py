@@ -126,3 +126,16 @@ def test_a_type_ignore_names_its_error_and_says_why():
         if "type: ignore" in line
         and not re.search(r"# type: ignore\[[a-z-]+(, *[a-z-]+)*\]  # \S", line)]
     assert unexplained == []
+
+
+def test_a_test_skips_only_through_needs_which_fails_in_ci():
+    """A test that depends on its machine says so through ``tests.support.programs.needs``:
+    it skips on a developer's machine and fails in CI, which has everything; a bare
+    ``pytest.skip``, ``skipif`` or ``xfail`` would pass unseen there."""
+    tests = Path(__file__).resolve().parent
+    bare = re.compile(r"pytest\.(skip\(|importorskip|xfail|mark\.skip|mark\.xfail)")
+    found = [f"{path.relative_to(tests.parent)}:{number}"
+             for path in sorted(tests.rglob("*.py")) if path.name != "programs.py"
+             for number, line in enumerate(path.read_text().splitlines(), 1)
+             if bare.search(line) and path != Path(__file__).resolve()]
+    assert found == []

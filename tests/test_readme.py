@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 
 from tests.support.aiosmtpd_server import SmtpServer
-from tests.support.programs import in_ci
+from tests.support.programs import needs
 from tests.support.queue_home import wait_until
 
 ROOT = Path(__file__).resolve().parent
@@ -47,10 +47,7 @@ def server(smtp_server) -> SmtpServer:  # type: ignore[no-untyped-def]
 
 
 def test_every_readme_command_works_as_written(tmp_path: Path, server: SmtpServer) -> None:
-    if shutil.which("pipx") is None:
-        if in_ci():
-            pytest.fail("pipx (Debian package pipx) is missing, but CI must run this test")
-        pytest.skip("pipx is not installed")
+    needs(shutil.which("pipx") is not None, "needs pipx (Debian package pipx)")
     home = tmp_path / "home"
     home.mkdir(mode=0o700)
     rc = home / ".msmtprc"

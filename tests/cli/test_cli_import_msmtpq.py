@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from tests.support.aiosmtpd_server import SmtpServer
-from tests.support.programs import in_ci
+from tests.support.programs import needs
 from tests.support.queue_home import (  # noqa: F401 - fixtures
     SENDMAIL,
     QueueHome,
@@ -29,11 +29,8 @@ MSMTPQ = Path("/usr/libexec/msmtp/msmtpq/msmtpq")
 
 
 def _need_msmtpq() -> None:
-    if MSMTPQ.exists() and shutil.which("msmtp"):
-        return
-    if in_ci():
-        pytest.fail("Debian's msmtpq script (package msmtp) is missing, but CI must run this")
-    pytest.skip("Debian's msmtpq script (package msmtp) is not installed")
+    needs(MSMTPQ.exists() and shutil.which("msmtp") is not None,
+          "needs Debian's msmtpq script (package msmtp)")
 
 
 def _msmtpq(home: QueueHome, queue: Path, mail: bytes, *args: str) -> None:

@@ -28,6 +28,7 @@ import pytest
 from tests.cli.cli_support import SMTPQ, QueueBuilder, queue, run_program, smtpq  # noqa: F401
 from tests.support.aiosmtpd_server import RecordingHandler
 from tests.support.other_user import nobody
+from tests.support.programs import needs
 from tests.support.queue_home import (  # noqa: F401 - fixtures
     QueueHome,
     queue_home,
@@ -192,8 +193,8 @@ def test_sendmail_bp_and_q_say_so_too(queue: QueueBuilder, args: tuple[str, ...]
 def unreadable() -> Iterator[dict[str, str]]:
     """A queue with one message, in a directory uid 65534 may not enter, and the
     environment to run smtpq as uid 65534 (root reads anything)."""
-    if os.geteuid() != 0 or shutil.which("setpriv") is None:
-        pytest.skip("needs root and setpriv to run as uid 65534")
+    needs(os.geteuid() == 0 and shutil.which("setpriv") is not None,
+          "needs root and setpriv to run as uid 65534")
     top = Path(tempfile.mkdtemp(prefix="smtpq-unreadable-"))
     top.chmod(0o755)
     home = top / "home"

@@ -27,6 +27,7 @@ import pytest
 
 from smtpq.cli.completion import shipped
 from tests.support.other_user import SETPRIV, need_setpriv, nobody
+from tests.support.programs import needs
 from tests.support.queue_home import SMTPQ, QueueHome, queue_home  # noqa: F401 - fixture
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -111,8 +112,7 @@ def test_user_and_system_exclude_each_other(queue_home: QueueHome) -> None:
 
 def test_cron_lines_go_into_the_crontab_pinned_and_come_out_again() -> None:
     need_setpriv()
-    if shutil.which("crontab") is None:
-        pytest.skip("crontab (Debian package cron) is not installed")
+    needs(shutil.which("crontab") is not None, "needs crontab (Debian package cron)")
     home = Path(tempfile.mkdtemp(prefix="smtpq-cron-"))
     os.chown(home, 65534, 65534)
     env = nobody().env({"HOME": str(home), "PATH": os.environ["PATH"], "LC_ALL": "C.UTF-8"})

@@ -28,9 +28,8 @@ import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 
-import pytest
-
 import smtpq
+from tests.support.programs import needs
 
 UID = GID = 65534
 SETPRIV = ["setpriv", f"--reuid={UID}", f"--regid={GID}", "--clear-groups"]
@@ -38,8 +37,8 @@ SETPRIV = ["setpriv", f"--reuid={UID}", f"--regid={GID}", "--clear-groups"]
 
 def need_setpriv() -> None:
     """Skip a test that must run a program as another user when it cannot."""
-    if os.geteuid() != 0 or shutil.which("setpriv") is None:
-        pytest.skip("needs root and setpriv to run as another user")
+    needs(os.geteuid() == 0 and shutil.which("setpriv") is not None,
+          "needs root and setpriv to run as another user")
 
 
 class OtherUser:

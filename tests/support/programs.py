@@ -13,23 +13,22 @@ def in_ci() -> bool:
     return os.environ.get("CI") == "true"
 
 
-def needs(condition: bool, what: str) -> None:
-    """Skip the test here unless *condition*; in CI (root, a fresh Debian machine with
-    everything installed) the condition always holds, so there it fails instead."""
+def needs(condition: bool, what: str, *, module: bool = False) -> None:
+    """Skip the test (the whole module, *module*) here unless *condition*; in CI (root,
+    a fresh Debian machine with everything installed) the condition always holds, so
+    there it fails instead.  The one way a test depends on its machine."""
     if condition:
         return
     if in_ci():
         pytest.fail(f"CI must run this test, but it {what}")
-    pytest.skip(what)
+    pytest.skip(what, allow_module_level=module)
 
 
 def msmtp_binary() -> str:
     """The real msmtp; tests that need it skip locally but fail in CI when it is missing."""
     path = shutil.which("msmtp")
-    if path is None:
-        if in_ci():
-            pytest.fail("msmtp is not installed, but CI must run the differential tests")
-        pytest.skip("msmtp is not installed")
+    needs(path is not None, "needs msmtp (Debian package msmtp)")
+    assert path is not None
     return path
 
 

@@ -33,6 +33,7 @@ from smtpq.queue.flush.lock import LOCK_SUFFIX, lock_path, try_lock
 from smtpq.queue.store.sqlite_file import COMPANION_SUFFIXES
 from smtpq.sender.sysexits import ExitCode
 from tests.support.other_user import nobody
+from tests.support.programs import needs
 
 BIN = Path(sys.executable).parent
 SENDMAIL = str(BIN / "smtpq-sendmail")
@@ -42,9 +43,13 @@ INTRUDER = 4243
 MAIL = b"To: b@x.test\nSubject: s\n\nbody\n"
 REFUSED = ExitCode.EX_CANTCREAT
 
-needs_root = pytest.mark.skipif(
-    os.geteuid() != 0 or shutil.which("setpriv") is None,
-    reason="needs root and setpriv to play the victim (uid 65534) and the intruder")
+@pytest.fixture
+def root_and_setpriv() -> None:
+    needs(os.geteuid() == 0 and shutil.which("setpriv") is not None,
+          "needs root and setpriv to play the victim (uid 65534) and the intruder")
+
+
+needs_root = pytest.mark.usefixtures("root_and_setpriv")
 
 
 class World:
@@ -429,8 +434,8 @@ def test_the_lock_and_the_marker_are_checked_companions() -> None:
     assert marker_path("q").removeprefix("q") in COMPANION_SUFFIXES
 
 
-@pytest.mark.skipif(os.geteuid() != 0, reason="needs root to give a link away")
 def test_a_server_databases_lock_is_never_created_through_a_foreign_link(tmp_path: Path) -> None:
+    needs(os.geteuid() == 0, "needs root to give a link away")
     data_home = tmp_path / "data"
     data_home.mkdir()
     target = tmp_path / "elsewhere"

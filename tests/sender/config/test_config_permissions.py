@@ -21,7 +21,7 @@ from smtpq.sender.config.files import (
 )
 from smtpq.sender.errors import ConfigError
 from tests.support.other_user import SETPRIV, nobody
-from tests.support.programs import msmtp_binary
+from tests.support.programs import msmtp_binary, needs
 
 
 class TestInsecurity:
@@ -57,8 +57,8 @@ class TestCheckSecure:
         assert info.value.message == f"{path}: {NOT_OWNED}"
         assert info.value.exit_code == 78
 
-    @pytest.mark.skipif(os.geteuid() != 0, reason="needs root to give the file away")
     def test_mode_of_an_owned_file(self, tmp_path: Path) -> None:
+        needs(os.geteuid() == 0, "needs root to give the file away")
         path = tmp_path / "rc"
         path.write_text("password x\n")
         os.chown(path, 4242, 4242)
@@ -92,8 +92,6 @@ def shared_dir():
 
 
 @pytest.mark.msmtp
-@pytest.mark.skipif(os.geteuid() != 0 or shutil.which("setpriv") is None,
-                    reason="needs root and setpriv to run as uid 65534")
 @pytest.mark.parametrize("mode, owner, text, exit_code", [
     (0o600, 65534, "host h\npassword x\n", 0),
     (0o644, 65534, "host h\npassword x\n", 78),
@@ -110,6 +108,8 @@ def shared_dir():
 def test_same_verdict_as_msmtp_as_uid_65534(
     shared_dir: Path, mode: int, owner: int, text: str, exit_code: int,
 ) -> None:
+    needs(os.geteuid() == 0 and shutil.which("setpriv") is not None,
+          "needs root and setpriv to run as uid 65534")
     msmtp = msmtp_binary()
     path = shared_dir / "rc"
     path.write_text(text)

@@ -16,6 +16,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from smtpq.sender.config.wildcard import fnmatch
+from tests.support.programs import needs
 
 
 @pytest.mark.parametrize("pattern, text", [
@@ -94,9 +95,9 @@ def _ctype_is_utf8() -> bool:
     return locale.nl_langinfo(locale.CODESET).replace("-", "").lower() == "utf8"
 
 
-@pytest.mark.skipif(LIBC_FNMATCH is None, reason="needs glibc")
 @settings(max_examples=5000, deadline=None)
 @given(st.lists(PATTERN_PIECES, max_size=9).map("".join), TEXT)
 def test_agrees_with_glibc(pattern: str, text: str) -> None:
+    needs(LIBC_FNMATCH is not None, "needs glibc's fnmatch")
     expected = LIBC_FNMATCH(pattern.encode(), text.encode(), 0) == 0
     assert fnmatch(pattern, text, utf8=_ctype_is_utf8()) is expected

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
 import socket
 import subprocess
 from collections.abc import Iterator
@@ -29,6 +28,7 @@ from aiosmtpd.smtp import SMTP
 from smtpq.sender.message.wire import WireEncoder
 from smtpq.sender.modes.intake import take_in
 from smtpq.sender.options import parse_args
+from tests.support.programs import msmtp_binary
 
 pytestmark = pytest.mark.msmtp
 
@@ -76,12 +76,7 @@ def server() -> Iterator[CaptureController]:
 
 @pytest.fixture(scope="module")
 def msmtp() -> str:
-    path = shutil.which("msmtp")
-    if path is None:
-        if os.environ.get("CI") == "true":
-            pytest.fail("msmtp is not installed, but CI must run the differential tests")
-        pytest.skip("msmtp is not installed")
-    return path
+    return msmtp_binary()
 
 
 def masked(content: bytes) -> bytes:

@@ -18,6 +18,7 @@ from smtpq.sender.protocol.session import Session
 from smtpq.sender.protocol.transaction import run_transaction
 from smtpq.sender.sysexits import ExitCode
 from tests.support.aiosmtpd_server import free_port
+from tests.support.programs import needs
 from tests.support.scripted import smtp_dialogue
 
 
@@ -87,8 +88,8 @@ def _has_ipv6() -> bool:
         return False
 
 
-@pytest.mark.skipif(not _has_ipv6(), reason="no IPv6 loopback")
 def test_ipv6_literal_hosts_work(scripted_server):
+    needs(_has_ipv6(), "needs an IPv6 loopback (::1)")
     server = scripted_server(smtp_dialogue, host="::1", family=socket.AF_INET6)
     with Session.open(Account(host="::1", port=server.port, timeout=5)) as session:
         assert session.connection.endpoint.numeric_address() == "::1"
