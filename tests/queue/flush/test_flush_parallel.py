@@ -12,8 +12,11 @@ import collections
 import os
 import re
 import signal
+import subprocess
+from collections.abc import Callable
 
 from smtpq.queue.flush.group_commit import UNRECORDED_AT_MOST
+from tests.support.aiosmtpd_server import SmtpServer
 from tests.support.queue_home import (  # noqa: F401 - fixtures
     QueueHome,
     SlowHandler,
@@ -66,15 +69,31 @@ def test_n_connections_to_one_server_deliver_every_mail_exactly_once(
     assert sorted(said) == sorted(queue_home.statuses())
 
 
-def test_the_workers_are_one_flush_to_the_outside(queue_home: QueueHome, server_at) -> None:
+def two_workers_delivering(queue_home: QueueHome, server_at: Callable[..., SmtpServer],
+                           count: int, *, delay: float
+                           ) -> tuple[subprocess.Popen[bytes], SmtpServer]:
+    """A flush with ``parallel_connections = 2`` of *count* queued mails to a server that
+    answers each after *delay* seconds, once both workers deliver: (flusher, server)."""
     queue_home.configure(parallel_connections=2)
-    handler = PeerRecorder(delay=0.3)
+    handler = PeerRecorder(delay=delay)
     server = server_at(handler=handler)
     queue_home.account(server.port)
-    queue_home.sendmail_many(mail(n) for n in range(20))
-
-    first = queue_home.start_flush()
+    queue_home.sendmail_many(mail(n) for n in range(count))
+    flusher = queue_home.start_flush()
     wait_until(lambda: len(set(handler.peers)) == 2, message="both workers to deliver")
+    return flusher, server
+
+
+def assert_each_sent_and_few_twice(queue_home: QueueHome, server: SmtpServer) -> None:
+    """Every mail sent, and sent again only if its verdict was not committed yet."""
+    assert set(queue_home.statuses().values()) == {"sent"}
+    received = collections.Counter(header_value(m.data, "Subject") for m in server.messages)
+    assert set(received) == {f"parallel {n}" for n in range(COUNT)}
+    assert sum(received.values()) - COUNT <= UNRECORDED_AT_MOST
+
+
+def test_the_workers_are_one_flush_to_the_outside(queue_home: QueueHome, server_at) -> None:
+    first, server = two_workers_delivering(queue_home, server_at, 20, delay=0.3)
     second = queue_home.flush("-v")
 
     assert second.stderr.decode().startswith("another flush is running (")
@@ -101,16 +120,7 @@ def test_a_worker_left_alone_stops_after_its_batch(queue_home: QueueHome, server
     lost, and the next flush (once the worker is done: it holds the flusher's lock)
     delivers the rest at once, sending again at most the mails whose verdicts the
     flusher had not committed."""
-    import signal
-
-    queue_home.configure(parallel_connections=2)
-    handler = PeerRecorder(delay=0.05)
-    server = server_at(handler=handler)
-    queue_home.account(server.port)
-    queue_home.sendmail_many(mail(n) for n in range(COUNT))
-
-    flusher = queue_home.start_flush()
-    wait_until(lambda: len(set(handler.peers)) == 2, message="both workers to deliver")
+    flusher, server = two_workers_delivering(queue_home, server_at, COUNT, delay=0.05)
     flusher.send_signal(signal.SIGKILL)
     flusher.wait(10)
     # The orphan finishes its batch (20 mails at 0.05 s) under the lock it shares.
@@ -118,10 +128,7 @@ def test_a_worker_left_alone_stops_after_its_batch(queue_home: QueueHome, server
 
     queue_home.flush()
 
-    assert set(queue_home.statuses().values()) == {"sent"}
-    received = collections.Counter(header_value(m.data, "Subject") for m in server.messages)
-    assert set(received) == {f"parallel {n}" for n in range(COUNT)}
-    assert sum(received.values()) - COUNT <= UNRECORDED_AT_MOST
+    assert_each_sent_and_few_twice(queue_home, server)
 
 
 def children_of(pid: int) -> list[int]:
@@ -140,14 +147,7 @@ def children_of(pid: int) -> list[int]:
 
 def test_a_worker_that_dies_is_reported_and_its_claims_go_back_at_once(
         queue_home: QueueHome, server_at) -> None:
-    queue_home.configure(parallel_connections=2)
-    handler = PeerRecorder(delay=0.05)
-    server = server_at(handler=handler)
-    queue_home.account(server.port)
-    queue_home.sendmail_many(mail(n) for n in range(COUNT))
-
-    flusher = queue_home.start_flush()
-    wait_until(lambda: len(set(handler.peers)) == 2, message="both workers to deliver")
+    flusher, server = two_workers_delivering(queue_home, server_at, COUNT, delay=0.05)
     [worker] = children_of(flusher.pid)
     os.kill(worker, signal.SIGKILL)
     _, stderr = flusher.communicate(timeout=60)
@@ -159,7 +159,4 @@ def test_a_worker_that_dies_is_reported_and_its_claims_go_back_at_once(
 
     queue_home.flush()
 
-    assert set(queue_home.statuses().values()) == {"sent"}
-    received = collections.Counter(header_value(m.data, "Subject") for m in server.messages)
-    assert set(received) == {f"parallel {n}" for n in range(COUNT)}
-    assert sum(received.values()) - COUNT <= UNRECORDED_AT_MOST
+    assert_each_sent_and_few_twice(queue_home, server)
