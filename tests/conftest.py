@@ -29,6 +29,7 @@ if _ROOT not in sys.path:
 
 from tests.support.aiosmtpd_server import SmtpServer  # noqa: E402
 from tests.support.certs import TlsMaterial  # noqa: E402
+from tests.support.faults import FaultServer  # noqa: E402
 from tests.support.programs import needs  # noqa: E402
 from tests.support.scripted import Script, ScriptedServer  # noqa: E402
 from tests.support.sink import SmtpSink  # noqa: E402
@@ -80,6 +81,23 @@ def scripted_server() -> Iterator[Callable[..., ScriptedServer]]:
 
     yield make
     for server in servers:
+        server.stop()
+
+
+@pytest.fixture
+def fault_server(tls_material: TlsMaterial) -> Iterator[Callable[..., FaultServer]]:
+    """A ``FaultServer`` (no STARTTLS unless asked) armed with one fault, *step* and
+    *fault*; stopped, and so un-stalled, when the test ends."""
+    made: list[FaultServer] = []
+
+    def start(step: str, fault: str, **options: Any) -> FaultServer:
+        server = FaultServer(tls_material, **{"offer_starttls": False, **options})
+        server.inject(step, fault)
+        made.append(server)
+        return server
+
+    yield start
+    for server in made:
         server.stop()
 
 

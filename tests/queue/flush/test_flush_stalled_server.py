@@ -23,12 +23,7 @@ from __future__ import annotations
 
 import subprocess
 import time
-from collections.abc import Iterator
 
-import pytest
-
-from tests.support.certs import TlsMaterial
-from tests.support.faults import FaultServer
 from tests.support.queue_home import (  # noqa: F401 - fixtures
     SENDMAIL,
     QueueHome,
@@ -41,22 +36,6 @@ from tests.support.queue_home import (  # noqa: F401 - fixtures
 def mail(account: str, number: int) -> bytes:
     return (f"From: me@example.org\nTo: you@example.net\nSubject: {account} {number}\n\n"
             f"mail {number} of {account}\n").encode()
-
-
-@pytest.fixture
-def stalled_server(tls_material: TlsMaterial) -> Iterator:  # type: ignore[type-arg]
-    """A fault server armed with one fault (stopped, and so un-stalled, at the end)."""
-    made: list[FaultServer] = []
-
-    def start(step: str, fault: str) -> FaultServer:
-        server = FaultServer(tls_material, offer_starttls=False)
-        server.inject(step, fault)
-        made.append(server)
-        return server
-
-    yield start
-    for server in made:
-        server.stop()
 
 
 def two_accounts(home: QueueHome, stalled_port: int, healthy_port: int) -> None:
@@ -72,9 +51,9 @@ def subjects(home: QueueHome, account: str) -> dict[int, str]:
     return {m.id: m.status.value for m in home.messages() if m.subject.startswith(account)}
 
 
-def test_a_stalled_server_does_not_keep_other_accounts_mail_waiting(
-        queue_home: QueueHome, server_at, stalled_server) -> None:
-    stalled = stalled_server("greeting", "hang")  # accepts, then says nothing, ever
+def test_a_fault_server_does_not_keep_other_accounts_mail_waiting(
+        queue_home: QueueHome, server_at, fault_server) -> None:
+    stalled = fault_server("greeting", "hang")  # accepts, then says nothing, ever
     healthy = server_at()
     two_accounts(queue_home, stalled.port, healthy.port)
     for n in range(3):
@@ -104,10 +83,10 @@ def test_a_stalled_server_does_not_keep_other_accounts_mail_waiting(
     assert set(subjects(queue_home, "stalled").values()) <= {"queued", "deferred"}
 
 
-def test_mail_of_a_stalled_server_is_deferred_at_the_stage_deadline(
-        queue_home: QueueHome, server_at, stalled_server) -> None:
+def test_mail_of_a_fault_server_is_deferred_at_the_stage_deadline(
+        queue_home: QueueHome, server_at, fault_server) -> None:
     queue_home.configure(stage_timeout="2s")
-    stalled = stalled_server("greeting", "hang")
+    stalled = fault_server("greeting", "hang")
     healthy = server_at()
     two_accounts(queue_home, stalled.port, healthy.port)
     for n in range(3):
@@ -133,9 +112,9 @@ def test_mail_of_a_stalled_server_is_deferred_at_the_stage_deadline(
 
 
 def test_a_server_trickling_a_byte_a_second_is_abandoned_at_the_deadline(
-        queue_home: QueueHome, stalled_server) -> None:
+        queue_home: QueueHome, fault_server) -> None:
     queue_home.configure(stage_timeout="3s")
-    trickling = stalled_server("greeting", "trickle")  # 24 bytes, one a second
+    trickling = fault_server("greeting", "trickle")  # 24 bytes, one a second
     # A per-read timeout longer than the trickle's pace never fires.
     queue_home.account(trickling.port)  # ``timeout 10``
     queue_home.sendmail(mail("trickled", 0))
@@ -152,20 +131,15 @@ def test_a_server_trickling_a_byte_a_second_is_abandoned_at_the_deadline(
 
 
 def test_send_now_keeps_msmtps_timeouts_and_ignores_the_queue_deadlines(
-        queue_home: QueueHome, tls_material: TlsMaterial) -> None:
+        queue_home: QueueHome, fault_server) -> None:
     queue_home.configure(stage_timeout="1s")
-    trickling = FaultServer(tls_material, offer_starttls=False, trickle=0.15)
-    trickling.inject("greeting", "trickle")  # about 4 s for the greeting
-    try:
-        queue_home.write_msmtprc("\n".join([
-            "account default", "host 127.0.0.1", f"port {trickling.port}",
-            "from me@example.org", ""]))  # no timeout: msmtp waits as long as it takes
-        started = time.monotonic()
-        result = subprocess.run([SENDMAIL, "--send-now", "-t"], input=mail("direct", 0),
-                                capture_output=True, env=queue_home.env, timeout=120,
-                                check=False)
-        assert result.returncode == 0, result.stderr.decode()
-        assert time.monotonic() - started > 1  # well past the queue's deadline
-        assert len(trickling.accepted) == 1
-    finally:
-        trickling.stop()
+    trickling = fault_server("greeting", "trickle", trickle=0.15)  # about 4 s for the greeting
+    queue_home.write_msmtprc("\n".join([
+        "account default", "host 127.0.0.1", f"port {trickling.port}",
+        "from me@example.org", ""]))  # no timeout: msmtp waits as long as it takes
+    started = time.monotonic()
+    result = subprocess.run([SENDMAIL, "--send-now", "-t"], input=mail("direct", 0),
+                            capture_output=True, env=queue_home.env, timeout=120, check=False)
+    assert result.returncode == 0, result.stderr.decode()
+    assert time.monotonic() - started > 1  # well past the queue's deadline
+    assert len(trickling.accepted) == 1

@@ -13,11 +13,13 @@ The truncated or vanished database is in ``test_queue_marker.py``.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import sqlite3
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -142,19 +144,27 @@ def test_db_recover_into_another_file_leaves_the_queue_alone(queue_home, tmp_pat
     assert ids == [1, 2, 4, 5, 6]
 
 
-def test_db_recover_refuses_a_queue_in_use(queue_home) -> None:
-    queue_home.sendmail(mail(1))
+@contextlib.contextmanager
+def held_open(database: Path) -> Iterator[None]:
+    """Another process holding *database* open (a reader) until it is SIGKILLed at the end,
+    as a crash would leave it."""
     holder = subprocess.Popen(
         [sys.executable, "-c", "import sqlite3, sys, time\n"
          "c = sqlite3.connect(sys.argv[1]); c.execute('SELECT 1 FROM messages').fetchall()\n"
-         "print('ready', flush=True); time.sleep(60)", str(queue_home.database)],
+         "print('ready', flush=True); time.sleep(120)", str(database)],
         stdout=subprocess.PIPE)
     try:
         assert holder.stdout is not None and holder.stdout.readline() == b"ready\n"
-        recovered = queue_home.smtpq("db", "recover")
+        yield
     finally:
         os.kill(holder.pid, signal.SIGKILL)
         holder.wait()
+
+
+def test_db_recover_refuses_a_queue_in_use(queue_home) -> None:
+    queue_home.sendmail(mail(1))
+    with held_open(queue_home.database):
+        recovered = queue_home.smtpq("db", "recover")
 
     assert recovered.returncode == 75
     assert b"in use by another process" in recovered.stderr
@@ -189,18 +199,9 @@ def mails_left_in_the_wal(home: QueueHome) -> int:
     """
     home.sendmail(mail(1))
     checkpoint(home.database)
-    holder = subprocess.Popen(
-        [sys.executable, "-c", "import sqlite3, sys, time\n"
-         "c = sqlite3.connect(sys.argv[1]); c.execute('SELECT 1 FROM messages').fetchall()\n"
-         "print('ready', flush=True); time.sleep(120)", str(home.database)],
-        stdout=subprocess.PIPE)
-    try:
-        assert holder.stdout is not None and holder.stdout.readline() == b"ready\n"
+    with held_open(home.database):
         for number in range(2, 7):
             home.sendmail(mail(number))
-    finally:
-        os.kill(holder.pid, signal.SIGKILL)
-        holder.wait()
     wal = Path(f"{home.database}-wal")
     frames = (wal.stat().st_size - WAL_HEADER) // FRAME
     assert frames >= 5

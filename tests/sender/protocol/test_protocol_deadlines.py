@@ -12,7 +12,6 @@ These tests are about the deadlines, so they set short ones.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 
 import pytest
 
@@ -31,21 +30,6 @@ from tests.support.faults import FaultServer
 LIMITS = StageLimits(connect=5, reply=2, transfer=2, end_of_data=3)
 #: Far longer than any stage here may take once its deadline has passed.
 GENEROUS = 20
-
-
-@pytest.fixture
-def fault_server(tls_material: TlsMaterial) -> Iterator:  # type: ignore[type-arg]
-    made: list[FaultServer] = []
-
-    def start(step: str, fault: str, **options: float) -> FaultServer:
-        server = FaultServer(tls_material, offer_starttls=False, **options)
-        server.inject(step, fault)
-        made.append(server)
-        return server
-
-    yield start
-    for server in made:
-        server.stop()
 
 
 def account_for(server: FaultServer, **settings: object) -> Account:
