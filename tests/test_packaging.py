@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import re
 import subprocess
 import sys
 import zipfile
@@ -66,3 +67,26 @@ def test_the_wheel_carries_what_install_units_puts_in_place(wheel) -> None:
         "systemd/smtpq-flush-online@.service", "networkmanager/90-smtpq-flush",
         "cron/smtpq.cron", "man/smtpq.1", "man/smtpq-sendmail.1",
         "completion/smtpq.bash", "completion/_smtpq", "completion/smtpq.fish")} <= names
+
+
+def test_every_declared_dependency_is_imported_by_smtpq() -> None:
+    """A dependency earns its place: each one ``pyproject.toml`` declares is imported
+    somewhere in ``smtpq/`` (its import names from its installed metadata)."""
+    import tomllib
+    from importlib.metadata import packages_distributions
+
+    declared = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["dependencies"]
+    names = {re.split(r"[<>=!~ \[;]", spec, maxsplit=1)[0].lower() for spec in declared}
+    provides: dict[str, set[str]] = {}
+    for top, distributions in packages_distributions().items():
+        for distribution in distributions:
+            provides.setdefault(distribution.lower(), set()).add(top)
+    imported = set()
+    for path in (ROOT / "smtpq").rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Import):
+                imported |= {alias.name.split(".")[0] for alias in node.names}
+            elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+                imported.add(node.module.split(".")[0])
+    unused = {name for name in names if not provides.get(name, set()) & imported}
+    assert unused == set()
